@@ -1,0 +1,355 @@
+//! Bifrost's `config.json` types. The same types are stored in config.db and exchanged by the
+//! management API, so a provider reads the same everywhere.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::secret::SecretRef;
+
+/// The whole `config.json`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct FileConfig {
+    /// Schema URL; Bifrost warns when it is absent.
+    #[serde(rename = "$schema", default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
+    /// Gateway-wide settings.
+    #[serde(default)]
+    pub client: ClientConfig,
+    /// Providers by name: built-in names or custom ones with `custom_provider_config`.
+    #[serde(default)]
+    pub providers: BTreeMap<String, ProviderConfig>,
+    /// Recognised Bifrost sections that later releases of this gateway apply (see the README's
+    /// compatibility table); listed so that a Bifrost config loads without complaint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption_key: Option<Value>,
+    #[allow(missing_docs)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_config: Option<Value>,
+    #[allow(missing_docs)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub framework: Option<Value>,
+    #[allow(missing_docs)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub governance: Option<Value>,
+    #[allow(missing_docs)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mcp: Option<Value>,
+    #[allow(missing_docs)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vector_store: Option<Value>,
+    #[allow(missing_docs)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_store: Option<Value>,
+    #[allow(missing_docs)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logs_store: Option<Value>,
+    #[allow(missing_docs)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plugins: Option<Value>,
+    #[allow(missing_docs)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_config: Option<Value>,
+    #[allow(missing_docs)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub saml_config: Option<Value>,
+    #[allow(missing_docs)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load_balancer_config: Option<Value>,
+    #[allow(missing_docs)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guardrails_config: Option<Value>,
+    #[allow(missing_docs)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit_logs: Option<Value>,
+    #[allow(missing_docs)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub large_payload_optimization: Option<Value>,
+    #[allow(missing_docs)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub websocket: Option<Value>,
+}
+
+/// `client`: gateway-wide settings, with Bifrost's defaults.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ClientConfig {
+    /// Drop requests when a provider's queue is full instead of waiting.
+    pub drop_excess_requests: bool,
+    /// Object pool size (accepted for compatibility; Rust needs no pools).
+    pub initial_pool_size: u64,
+    /// Extra Prometheus labels read from `x-bf-prom-<label>`.
+    pub prometheus_labels: Vec<String>,
+    /// CORS origins.
+    pub allowed_origins: Vec<String>,
+    /// Extra CORS headers.
+    pub allowed_headers: Vec<String>,
+    /// Write request logs.
+    pub enable_logging: bool,
+    /// Keep message content out of the logs.
+    pub disable_content_logging: bool,
+    /// Do not ping stores in `/health`.
+    pub disable_db_pings_in_health: bool,
+    /// Days of logs kept.
+    pub log_retention_days: u32,
+    /// Require a virtual key on inference routes.
+    pub enforce_auth_on_inference: bool,
+    /// Accept provider keys sent by the client.
+    pub allow_direct_keys: bool,
+    /// Largest accepted request body.
+    pub max_request_body_size_mb: u64,
+    /// Serve text completions through chat for chat-only models.
+    pub enable_litellm_fallbacks: bool,
+    /// Which client headers may be forwarded upstream.
+    pub header_filter_config: HeaderFilterConfig,
+    /// Headers every inference request must carry.
+    pub required_headers: Vec<String>,
+    /// Headers copied into log metadata.
+    pub logging_headers: Vec<String>,
+    /// Routes that skip admin auth.
+    pub whitelisted_routes: Vec<String>,
+    /// Recognised Bifrost client fields this gateway does not use yet.
+    #[serde(flatten)]
+    pub other: BTreeMap<String, Value>,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        Self {
+            drop_excess_requests: false,
+            initial_pool_size: 300,
+            prometheus_labels: Vec::new(),
+            allowed_origins: vec!["*".to_owned()],
+            allowed_headers: Vec::new(),
+            enable_logging: true,
+            disable_content_logging: false,
+            disable_db_pings_in_health: false,
+            log_retention_days: 365,
+            enforce_auth_on_inference: false,
+            allow_direct_keys: false,
+            max_request_body_size_mb: 100,
+            enable_litellm_fallbacks: false,
+            header_filter_config: HeaderFilterConfig::default(),
+            required_headers: Vec::new(),
+            logging_headers: Vec::new(),
+            whitelisted_routes: Vec::new(),
+            other: BTreeMap::new(),
+        }
+    }
+}
+
+/// `client.header_filter_config` for `x-bf-eh-*` forwarding.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct HeaderFilterConfig {
+    /// Only these headers may be forwarded (empty: all but the denylist).
+    pub allowlist: Vec<String>,
+    /// These headers are never forwarded.
+    pub denylist: Vec<String>,
+}
+
+/// `providers.<name>`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ProviderConfig {
+    /// API keys.
+    #[serde(default)]
+    pub keys: Vec<KeyConfig>,
+    /// Base URL, headers, timeouts and retries.
+    #[serde(default)]
+    pub network_config: NetworkConfig,
+    /// Concurrency and queue length.
+    #[serde(default)]
+    pub concurrency_and_buffer_size: ConcurrencyConfig,
+    /// Outbound proxy (accepted; applied in a later release).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy_config: Option<Value>,
+    /// Add the raw upstream request to responses.
+    #[serde(default)]
+    pub send_back_raw_request: bool,
+    /// Add the raw upstream response to responses.
+    #[serde(default)]
+    pub send_back_raw_response: bool,
+    /// Keep raw bodies in logs.
+    #[serde(default)]
+    pub store_raw_request_response: bool,
+    /// Makes this a custom provider on top of a base wire format.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_provider_config: Option<CustomProviderConfig>,
+    /// OpenAI options (`disable_store`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub openai_config: Option<Value>,
+    /// Price overrides (applied by the cost engine in a later release).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pricing_overrides: Option<Value>,
+}
+
+/// One API key of a provider.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KeyConfig {
+    /// Stable id (a UUID), generated when absent.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub id: String,
+    /// Unique name within the provider, used by `x-bf-api-key`.
+    #[serde(default)]
+    pub name: String,
+    /// The key: a literal or `env.VAR`. Empty for keyless providers.
+    #[serde(default)]
+    pub value: SecretRef,
+    /// Models served: `["*"]` all (the default), `[]` none, or names.
+    #[serde(default = "all_models")]
+    pub models: Vec<String>,
+    /// Models never served, whatever `models` says.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blacklisted_models: Vec<String>,
+    /// Relative weight for the weighted random choice.
+    #[serde(default = "default_weight")]
+    pub weight: f64,
+    /// Disabled keys are never chosen.
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    /// Used for batch and file APIs.
+    #[serde(default)]
+    pub use_for_batch_api: bool,
+    /// Free text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Logical model name → upstream model name for this key.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub aliases: BTreeMap<String, String>,
+    /// vLLM: a server of its own for this key, serving one model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vllm_key_config: Option<VllmKeyConfig>,
+    /// Cloud-provider key blocks, accepted and stored for the providers that use them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub azure_key_config: Option<Value>,
+    /// See `azure_key_config`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vertex_key_config: Option<Value>,
+    /// See `azure_key_config`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bedrock_key_config: Option<Value>,
+}
+
+impl Default for KeyConfig {
+    fn default() -> Self {
+        Self {
+            id: String::new(),
+            name: String::new(),
+            value: SecretRef::default(),
+            models: all_models(),
+            blacklisted_models: Vec::new(),
+            weight: default_weight(),
+            enabled: true,
+            use_for_batch_api: false,
+            description: None,
+            aliases: BTreeMap::new(),
+            vllm_key_config: None,
+            azure_key_config: None,
+            vertex_key_config: None,
+            bedrock_key_config: None,
+        }
+    }
+}
+
+fn all_models() -> Vec<String> {
+    vec!["*".to_owned()]
+}
+
+fn default_weight() -> f64 {
+    1.0
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// `vllm_key_config`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct VllmKeyConfig {
+    /// The server's base URL.
+    pub url: String,
+    /// The one model this server serves.
+    #[serde(default)]
+    pub model_name: String,
+}
+
+/// `network_config`, with Bifrost's defaults.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NetworkConfig {
+    /// Overrides the provider's default base URL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
+    /// Headers added to every upstream request.
+    pub extra_headers: BTreeMap<String, String>,
+    /// Whole-request timeout.
+    pub default_request_timeout_in_seconds: u64,
+    /// Retries on the same provider after a retryable error.
+    pub max_retries: u32,
+    /// First backoff.
+    pub retry_backoff_initial_ms: u64,
+    /// Largest backoff.
+    pub retry_backoff_max_ms: u64,
+    /// Longest silence allowed between two stream chunks.
+    pub stream_idle_timeout_in_seconds: u64,
+    /// Connection cap per upstream host.
+    pub max_conns_per_host: usize,
+    /// Skip TLS verification (for self-signed local servers).
+    pub insecure_skip_verify: bool,
+    /// Extra CA certificate, PEM.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca_cert_pem: Option<String>,
+}
+
+impl Default for NetworkConfig {
+    fn default() -> Self {
+        Self {
+            base_url: None,
+            extra_headers: BTreeMap::new(),
+            default_request_timeout_in_seconds: 30,
+            max_retries: 0,
+            retry_backoff_initial_ms: 500,
+            retry_backoff_max_ms: 5000,
+            stream_idle_timeout_in_seconds: 60,
+            max_conns_per_host: 5000,
+            insecure_skip_verify: false,
+            ca_cert_pem: None,
+        }
+    }
+}
+
+/// `concurrency_and_buffer_size`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ConcurrencyConfig {
+    /// Requests in flight to the provider at once.
+    pub concurrency: usize,
+    /// Requests allowed to wait for a slot.
+    pub buffer_size: usize,
+}
+
+impl Default for ConcurrencyConfig {
+    fn default() -> Self {
+        Self {
+            concurrency: 1000,
+            buffer_size: 5000,
+        }
+    }
+}
+
+/// `custom_provider_config`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CustomProviderConfig {
+    /// The wire format: `openai` or `anthropic` (others in later releases).
+    pub base_provider_type: String,
+    /// No key is needed.
+    #[serde(default)]
+    pub is_key_less: bool,
+    /// Request types allowed; absent means all that the base supports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_requests: Option<BTreeMap<String, bool>>,
+    /// Request type → path (or full URL) replacing the default path.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub request_path_overrides: BTreeMap<String, String>,
+}

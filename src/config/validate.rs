@@ -1,0 +1,239 @@
+//! Rules of a valid configuration that serde cannot express. Each problem is reported with the
+//! path of the field, as `providers.openai.keys[1].weight: must be ...`.
+
+use std::collections::HashSet;
+
+use super::types::{FileConfig, KeyConfig, NetworkConfig, ProviderConfig};
+use crate::providers::vendors::{self, KeyPolicy, WireFormat};
+
+/// Every problem of a whole file.
+pub fn file(config: &FileConfig) -> Vec<String> {
+    let mut problems = Vec::new();
+    if config.client.max_request_body_size_mb == 0 {
+        problems.push("client.max_request_body_size_mb: must be at least 1".to_owned());
+    }
+    for (name, provider) in &config.providers {
+        problems.extend(provider_config(name, provider));
+    }
+    problems
+}
+
+/// Whether `name` can be a provider name: it becomes the prefix of `provider/model`.
+pub fn provider_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("provider name must not be empty".to_owned());
+    }
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        return Err(format!(
+            "provider name `{name}` may only contain letters, digits, '-', '_' and '.'"
+        ));
+    }
+    Ok(())
+}
+
+/// Every problem of one provider entry.
+pub fn provider_config(name: &str, p: &ProviderConfig) -> Vec<String> {
+    let at = format!("providers.{name}");
+    let mut problems = Vec::new();
+    if let Err(e) = provider_name(name) {
+        problems.push(format!("{at}: {e}"));
+    }
+    let builtin = vendors::builtin(name);
+    let (keys, needs_base_url) = match (&p.custom_provider_config, builtin) {
+        (Some(_), Some(_)) => {
+            problems.push(format!(
+                "{at}.custom_provider_config: `{name}` is a built-in provider; give the custom provider another name"
+            ));
+            (KeyPolicy::Required, false)
+        }
+        (Some(custom), None) => {
+            if WireFormat::from_base_type(&custom.base_provider_type).is_none() {
+                problems.push(format!(
+                    "{at}.custom_provider_config.base_provider_type: `{}` is not supported; use openai or anthropic",
+                    custom.base_provider_type
+                ));
+            }
+            for request_type in custom
+                .allowed_requests
+                .iter()
+                .flat_map(|m| m.keys())
+                .chain(custom.request_path_overrides.keys())
+            {
+                if !KNOWN_REQUEST_TYPES.contains(&request_type.as_str()) {
+                    problems.push(format!(
+                        "{at}.custom_provider_config: `{request_type}` is not a request type"
+                    ));
+                }
+            }
+            let keys = if custom.is_key_less { KeyPolicy::None } else { KeyPolicy::Required };
+            (keys, true)
+        }
+        (None, Some(v)) => (v.keys, v.default_base_url.is_none()),
+        (None, None) => {
+            problems.push(format!(
+                "{at}: `{name}` is not a built-in provider; add custom_provider_config with a base_provider_type to define it"
+            ));
+            (KeyPolicy::Required, false)
+        }
+    };
+    let keys_have_urls =
+        !p.keys.is_empty() && p.keys.iter().all(|k| k.vllm_key_config.is_some());
+    if needs_base_url && p.network_config.base_url.is_none() && !keys_have_urls {
+        problems.push(format!("{at}.network_config.base_url: required for this provider"));
+    }
+    problems.extend(network(&at, &p.network_config));
+    if p.concurrency_and_buffer_size.concurrency == 0 {
+        problems.push(format!("{at}.concurrency_and_buffer_size.concurrency: must be at least 1"));
+    }
+    if p.concurrency_and_buffer_size.buffer_size == 0 {
+        problems.push(format!("{at}.concurrency_and_buffer_size.buffer_size: must be at least 1"));
+    }
+    let mut names = HashSet::new();
+    for (i, key) in p.keys.iter().enumerate() {
+        let kat = format!("{at}.keys[{i}]");
+        if !key.name.is_empty() && !names.insert(key.name.as_str()) {
+            problems.push(format!("{kat}.name: `{}` is used by another key", key.name));
+        }
+        problems.extend(key_config(&kat, key, keys));
+    }
+    problems
+}
+
+/// Bifrost's request type names, for `allowed_requests` and `request_path_overrides`.
+pub const KNOWN_REQUEST_TYPES: &[&str] = &[
+    "list_models",
+    "text_completion",
+    "text_completion_stream",
+    "chat_completion",
+    "chat_completion_stream",
+    "responses",
+    "responses_stream",
+    "count_tokens",
+    "embedding",
+    "rerank",
+    "speech",
+    "speech_stream",
+    "transcription",
+    "transcription_stream",
+    "image_generation",
+    "image_generation_stream",
+    "image_edit",
+    "image_edit_stream",
+    "image_variation",
+    "passthrough",
+    "passthrough_stream",
+];
+
+fn key_config(at: &str, key: &KeyConfig, policy: KeyPolicy) -> Vec<String> {
+    let mut problems = Vec::new();
+    if !key.weight.is_finite() || key.weight < 0.0 {
+        problems.push(format!("{at}.weight: must be a non-negative number"));
+    }
+    if policy == KeyPolicy::Required && key.value.is_empty() {
+        problems.push(format!("{at}.value: required (a key, or env.VAR_NAME)"));
+    }
+    if key.value.as_configured() == "env." {
+        problems.push(format!("{at}.value: `env.` must be followed by a variable name"));
+    }
+    let has_wildcard = key.models.iter().any(|m| m == "*");
+    if has_wildcard && key.models.len() > 1 {
+        problems.push(format!("{at}.models: \"*\" cannot be mixed with model names"));
+    }
+    let mut seen = HashSet::new();
+    for m in &key.models {
+        if !seen.insert(m) {
+            problems.push(format!("{at}.models: `{m}` is listed twice"));
+        }
+    }
+    if let Some(vllm) = &key.vllm_key_config {
+        if let Err(e) = url(&vllm.url) {
+            problems.push(format!("{at}.vllm_key_config.url: {e}"));
+        }
+    }
+    problems
+}
+
+fn network(at: &str, n: &NetworkConfig) -> Vec<String> {
+    let mut problems = Vec::new();
+    if let Some(base) = &n.base_url {
+        if let Err(e) = url(base) {
+            problems.push(format!("{at}.network_config.base_url: {e}"));
+        }
+    }
+    if n.default_request_timeout_in_seconds == 0 {
+        problems.push(format!(
+            "{at}.network_config.default_request_timeout_in_seconds: must be at least 1"
+        ));
+    }
+    if !(5..=3600).contains(&n.stream_idle_timeout_in_seconds) {
+        problems.push(format!(
+            "{at}.network_config.stream_idle_timeout_in_seconds: must be between 5 and 3600"
+        ));
+    }
+    if n.retry_backoff_initial_ms > n.retry_backoff_max_ms {
+        problems.push(format!(
+            "{at}.network_config.retry_backoff_initial_ms: must not exceed retry_backoff_max_ms"
+        ));
+    }
+    if n.max_conns_per_host == 0 {
+        problems.push(format!("{at}.network_config.max_conns_per_host: must be at least 1"));
+    }
+    for (name, value) in &n.extra_headers {
+        if http::HeaderName::from_bytes(name.as_bytes()).is_err() {
+            problems.push(format!("{at}.network_config.extra_headers: `{name}` is not a valid header name"));
+        } else if http::HeaderValue::from_str(value).is_err() {
+            problems.push(format!("{at}.network_config.extra_headers.{name}: not a valid header value"));
+        }
+    }
+    problems
+}
+
+fn url(text: &str) -> Result<(), String> {
+    let parsed = reqwest::Url::parse(text).map_err(|e| format!("`{text}` is not a URL ({e})"))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(format!("`{text}` must be an http or https URL"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::parse;
+
+    fn problems(json: &str) -> String {
+        parse(json).map(|_| String::new()).unwrap_or_else(|e| e.to_string())
+    }
+
+    #[test]
+    fn rules_name_their_fields() {
+        assert!(problems(r#"{"providers":{"openai":{"keys":[{"value":""}]}}}"#)
+            .contains("providers.openai.keys[0].value: required"));
+        assert!(problems(r#"{"providers":{"ollama":{"keys":[]}}}"#)
+            .contains("providers.ollama.network_config.base_url: required"));
+        assert!(problems(r#"{"providers":{"my-llm":{"keys":[{"value":"k"}]}}}"#)
+            .contains("not a built-in provider"));
+        assert!(problems(r#"{"providers":{"openai":{"keys":[{"value":"k","models":["*","gpt-4o"]}]}}}"#)
+            .contains("keys[0].models"));
+        assert!(problems(r#"{"providers":{"openai":{"keys":[{"value":"k","weight":-1}]}}}"#)
+            .contains("keys[0].weight"));
+        assert!(problems(
+            r#"{"providers":{"vllm-local":{"keys":[],"custom_provider_config":{"base_provider_type":"openai","is_key_less":true},
+               "network_config":{"base_url":"ftp://x"}}}}"#
+        )
+        .contains("must be an http or https URL"));
+    }
+
+    #[test]
+    fn a_valid_custom_provider_passes() {
+        assert_eq!(
+            problems(
+                r#"{"providers":{"vllm-local":{"keys":[],"custom_provider_config":{"base_provider_type":"openai","is_key_less":true,
+                   "allowed_requests":{"chat_completion":true,"embedding":false}},"network_config":{"base_url":"http://localhost:8000"}}}}"#
+            ),
+            ""
+        );
+    }
+}

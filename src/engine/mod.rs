@@ -1,0 +1,449 @@
+//! The gateway engine: what the HTTP server, the dashboard's API and the CLI all drive.
+//!
+//! A request goes: parse `provider/model` → for the primary and each fallback in turn →
+//! choose a key → take a provider slot → call the provider, retrying retryable errors with
+//! backoff on (preferably) another key → stamp `extra_fields`. When everything fails, the
+//! primary's error is returned (Bifrost §5.3).
+
+pub mod admin;
+pub mod keys;
+mod models;
+pub mod queue;
+pub mod retry;
+pub mod routing;
+pub mod snapshot;
+pub mod stream;
+pub mod text_compat;
+
+use std::borrow::Cow;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use arc_swap::ArcSwap;
+use futures_util::StreamExt;
+use reqwest::header::{HeaderName, HeaderValue};
+use tokio::sync::OwnedSemaphorePermit;
+
+use crate::config::secret::{Resolved, Secret};
+use crate::error::{Error, Result};
+use crate::providers::vendors::KeyPolicy;
+use crate::providers::{Call, ChatStream, TextStream};
+use crate::schemas::openai::{
+    ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, TextRequest, TextResponse,
+};
+use crate::schemas::{ExtraFields, RequestType};
+use crate::store::ConfigStore;
+pub use routing::Target;
+use snapshot::{ProviderRuntime, Snapshot};
+
+/// Per-request options taken from headers.
+#[derive(Debug, Clone, Default)]
+pub struct RequestOptions {
+    /// `x-bf-api-key-id`.
+    pub pinned_key_id: Option<String>,
+    /// `x-bf-api-key`.
+    pub pinned_key_name: Option<String>,
+    /// `x-bf-eh-*` headers, already filtered.
+    pub forwarded_headers: Vec<(HeaderName, HeaderValue)>,
+    /// `x-bf-passthrough-extra-params: true`.
+    pub passthrough_extra: bool,
+}
+
+/// Which provider and key served a request, for the caller and (later) the log.
+#[derive(Debug, Clone, Default)]
+pub struct Served {
+    /// Provider that answered.
+    pub provider: String,
+    /// Model asked of it.
+    pub model: String,
+    /// Key used, if any.
+    pub key_id: Option<String>,
+    /// Retries on the provider that answered.
+    pub retries: u32,
+    /// 0 for the primary, n for the n-th fallback.
+    pub fallback_index: usize,
+}
+
+/// The gateway: the configuration snapshot and the store behind it.
+pub struct Gateway {
+    snapshot: ArcSwap<Snapshot>,
+    store: Arc<ConfigStore>,
+    app_dir: PathBuf,
+    /// Serialises snapshot rebuilds so two reloads cannot interleave.
+    reload_lock: tokio::sync::Mutex<()>,
+}
+
+impl std::fmt::Debug for Gateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gateway").field("app_dir", &self.app_dir).finish()
+    }
+}
+
+/// What opening the app dir did.
+#[derive(Debug, Default)]
+pub struct OpenReport {
+    /// Whether a config.json was found.
+    pub config_file: Option<PathBuf>,
+    /// Warnings about config.json.
+    pub warnings: Vec<String>,
+    /// Entries imported from config.json.
+    pub imported: Vec<String>,
+}
+
+enum Op<'a> {
+    Chat(&'a ChatRequest),
+    ChatStream(&'a ChatRequest),
+    Text(&'a TextRequest),
+    TextStream(&'a TextRequest),
+    Embed(&'a EmbeddingRequest),
+}
+
+enum Outcome {
+    Chat(ChatResponse),
+    ChatStream(ChatStream),
+    Text(TextResponse),
+    TextStream(TextStream),
+    Embed(EmbeddingResponse),
+}
+
+impl Op<'_> {
+    fn request_type(&self) -> RequestType {
+        match self {
+            Op::Chat(_) => RequestType::ChatCompletion,
+            Op::ChatStream(_) => RequestType::ChatCompletionStream,
+            Op::Text(_) => RequestType::TextCompletion,
+            Op::TextStream(_) => RequestType::TextCompletionStream,
+            Op::Embed(_) => RequestType::Embedding,
+        }
+    }
+}
+
+impl Gateway {
+    /// Opens the app dir: creates it, opens `config.db`, imports `config.json` by Bifrost's
+    /// bootstrap rules and builds the first snapshot. Fails without side effects on the
+    /// running process if the file is invalid.
+    pub fn open(app_dir: &Path) -> Result<(Self, OpenReport)> {
+        std::fs::create_dir_all(app_dir)
+            .map_err(|e| Error::Config(format!("cannot create app dir {}: {e}", app_dir.display())))?;
+        let file_path = app_dir.join("config.json");
+        let loaded = crate::config::load_file(&file_path)?;
+        let store = Arc::new(ConfigStore::open(&app_dir.join("config.db"))?);
+        let mut report = OpenReport::default();
+        if let Some(loaded) = loaded {
+            let import = store.import_file(&loaded.config)?;
+            report.config_file = Some(file_path);
+            report.warnings = loaded.warnings;
+            report.imported = import.imported;
+        }
+        let snapshot = snapshot::build(store.load()?, None)?;
+        Ok((
+            Self {
+                snapshot: ArcSwap::from_pointee(snapshot),
+                store,
+                app_dir: app_dir.to_owned(),
+                reload_lock: tokio::sync::Mutex::new(()),
+            },
+            report,
+        ))
+    }
+
+    /// The app dir.
+    pub fn app_dir(&self) -> &Path {
+        &self.app_dir
+    }
+
+    /// The current snapshot.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.snapshot.load_full()
+    }
+
+    /// The config store.
+    pub fn store(&self) -> &Arc<ConfigStore> {
+        &self.store
+    }
+
+    /// Rebuilds the snapshot from the store and swaps it in.
+    pub async fn reload(&self) -> Result<()> {
+        let _one_at_a_time = self.reload_lock.lock().await;
+        let store = Arc::clone(&self.store);
+        let stored = tokio::task::spawn_blocking(move || store.load())
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))??;
+        let previous = self.snapshot.load_full();
+        let next = snapshot::build(stored, Some(&previous))?;
+        self.snapshot.store(Arc::new(next));
+        Ok(())
+    }
+
+    /// Polls `PRAGMA data_version` and reloads when another process (the CLI) wrote to
+    /// config.db, so that its changes are live within about a second.
+    pub fn watch_store(self: &Arc<Self>, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
+        let gateway = Arc::clone(self);
+        tokio::spawn(async move {
+            let mut last = None;
+            let mut tick = tokio::time::interval(every);
+            loop {
+                tick.tick().await;
+                let store = Arc::clone(&gateway.store);
+                let version = tokio::task::spawn_blocking(move || store.data_version()).await;
+                let Ok(Ok(version)) = version else { continue };
+                if last.is_some_and(|l| l != version) {
+                    match gateway.reload().await {
+                        Ok(()) => tracing::info!("configuration changed on disk; reloaded"),
+                        Err(e) => tracing::warn!(error = %e, "configuration changed on disk but could not be loaded"),
+                    }
+                }
+                last = Some(version);
+            }
+        })
+    }
+
+    /// `POST /v1/chat/completions`.
+    pub async fn chat(&self, req: &ChatRequest, opts: &RequestOptions) -> Result<(ChatResponse, Served)> {
+        let (out, served) = self.run(&req.model, &req.fallbacks, opts, Op::Chat(req)).await?;
+        match out {
+            Outcome::Chat(r) => Ok((r, served)),
+            _ => Err(Error::Internal("unexpected outcome".into())),
+        }
+    }
+
+    /// `POST /v1/chat/completions` with `stream: true`. Resolves when a provider accepted the
+    /// request; errors after that arrive in the stream.
+    pub async fn chat_stream(&self, req: &ChatRequest, opts: &RequestOptions) -> Result<(ChatStream, Served)> {
+        let (out, served) = self.run(&req.model, &req.fallbacks, opts, Op::ChatStream(req)).await?;
+        match out {
+            Outcome::ChatStream(s) => Ok((s, served)),
+            _ => Err(Error::Internal("unexpected outcome".into())),
+        }
+    }
+
+    /// `POST /v1/completions`.
+    pub async fn text(&self, req: &TextRequest, opts: &RequestOptions) -> Result<(TextResponse, Served)> {
+        let (out, served) = self.run(&req.model, &req.fallbacks, opts, Op::Text(req)).await?;
+        match out {
+            Outcome::Text(r) => Ok((r, served)),
+            _ => Err(Error::Internal("unexpected outcome".into())),
+        }
+    }
+
+    /// `POST /v1/completions` with `stream: true`.
+    pub async fn text_stream(&self, req: &TextRequest, opts: &RequestOptions) -> Result<(TextStream, Served)> {
+        let (out, served) = self.run(&req.model, &req.fallbacks, opts, Op::TextStream(req)).await?;
+        match out {
+            Outcome::TextStream(s) => Ok((s, served)),
+            _ => Err(Error::Internal("unexpected outcome".into())),
+        }
+    }
+
+    /// `POST /v1/embeddings`.
+    pub async fn embed(&self, req: &EmbeddingRequest, opts: &RequestOptions) -> Result<(EmbeddingResponse, Served)> {
+        let (out, served) = self.run(&req.model, &req.fallbacks, opts, Op::Embed(req)).await?;
+        match out {
+            Outcome::Embed(r) => Ok((r, served)),
+            _ => Err(Error::Internal("unexpected outcome".into())),
+        }
+    }
+
+    /// The primary, then each fallback, until one succeeds.
+    async fn run(
+        &self,
+        model: &str,
+        fallbacks: &[String],
+        opts: &RequestOptions,
+        op: Op<'_>,
+    ) -> Result<(Outcome, Served)> {
+        let snap = self.snapshot.load_full();
+        let primary = routing::target(&snap, model)?;
+        let targets = std::iter::once(primary).chain(routing::fallbacks(&snap, fallbacks));
+        let mut primary_error = None;
+        for (index, target) in targets.enumerate() {
+            match self.attempt(&snap, &target, opts, &op, index).await {
+                Ok(done) => return Ok(done),
+                Err(e) => {
+                    let go_on = e.allows_fallback();
+                    if index > 0 {
+                        tracing::debug!(provider = %target.provider.name, error = %e, "fallback failed");
+                    }
+                    let e = primary_error.get_or_insert(e);
+                    if !go_on && index == 0 {
+                        tracing::debug!(error = %e, "error does not allow fallbacks");
+                        break;
+                    }
+                }
+            }
+        }
+        Err(primary_error.unwrap_or_else(|| Error::Internal("no target was tried".into())))
+    }
+
+    /// One target: key choice, slot, call, retries.
+    async fn attempt(
+        &self,
+        snap: &Snapshot,
+        target: &Target,
+        opts: &RequestOptions,
+        op: &Op<'_>,
+        fallback_index: usize,
+    ) -> Result<(Outcome, Served)> {
+        let p = &target.provider;
+        let request_type = op.request_type();
+        let text_via_chat = matches!(op, Op::Text(_) | Op::TextStream(_))
+            && !p.supports(request_type)
+            && snap.client.enable_litellm_fallbacks
+            && p.supports(RequestType::ChatCompletion);
+        if !p.supports(request_type) && !text_via_chat {
+            return Err(Error::UnsupportedOperation {
+                provider: p.name.clone(),
+                request_type: request_type.as_str(),
+            });
+        }
+        // Pins name keys of the primary provider; fallbacks choose their own.
+        let pin = if fallback_index == 0 {
+            keys::KeyPin { id: opts.pinned_key_id.as_deref(), name: opts.pinned_key_name.as_deref() }
+        } else {
+            keys::KeyPin::default()
+        };
+        let headers: Cow<'_, [(HeaderName, HeaderValue)]> = if opts.forwarded_headers.is_empty() {
+            Cow::Borrowed(&p.extra_headers)
+        } else {
+            Cow::Owned(p.extra_headers.iter().chain(&opts.forwarded_headers).cloned().collect())
+        };
+        let net = p.network();
+        let mut tried = Vec::new();
+        let mut retries = 0;
+        loop {
+            let started = Instant::now();
+            let key_index = self.choose_key(p, &target.model, pin, &tried)?;
+            let key = key_index.map(|i| &p.keys[i]);
+            let secret = resolve_key(p, key)?;
+            let upstream_model = key.map_or(target.model.as_str(), |k| k.upstream_model(&target.model));
+            let base_url = key
+                .and_then(|k| k.vllm.as_ref().map(|(url, _)| url.as_str()))
+                .or(p.base_url.as_deref())
+                .ok_or_else(|| Error::Config(format!("providers.{}.network_config.base_url is not set", p.name)))?;
+            let call_type = if text_via_chat {
+                if matches!(op, Op::TextStream(_)) { RequestType::ChatCompletionStream } else { RequestType::ChatCompletion }
+            } else {
+                request_type
+            };
+            let call = Call {
+                provider: &p.name,
+                base_url,
+                path_prefix: p.vendor.path_prefix,
+                api_key: secret.as_ref(),
+                model: upstream_model,
+                extra_headers: &headers,
+                passthrough_extra: opts.passthrough_extra,
+                timeout: p.timeout(),
+                path_override: p.path_override(call_type),
+            };
+            let slot = p.queue.enter(&p.name, snap.client.drop_excess_requests).await?;
+            let extra = ExtraFields {
+                request_type: Some(request_type),
+                provider: p.name.clone(),
+                model_requested: target.model.clone(),
+                model_deployment: (upstream_model != target.model).then(|| upstream_model.to_owned()),
+                litellm_compat: text_via_chat.then_some(true),
+                ..ExtraFields::default()
+            };
+            match dispatch(p, &call, op, text_via_chat, extra, started, slot).await {
+                Ok(outcome) => {
+                    let served = Served {
+                        provider: p.name.clone(),
+                        model: target.model.clone(),
+                        key_id: key.map(|k| k.id.clone()),
+                        retries,
+                        fallback_index,
+                    };
+                    return Ok((outcome, served));
+                }
+                Err(e) if e.is_retryable() && retries < net.max_retries => {
+                    tracing::debug!(provider = %p.name, attempt = retries + 1, error = %e, "retrying");
+                    if let Some(i) = key_index {
+                        tried.push(i);
+                    }
+                    let wait = retry::backoff(retries, net.retry_backoff_initial_ms, net.retry_backoff_max_ms);
+                    tokio::time::sleep(wait).await;
+                    retries += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// The key for this call, or none for keyless providers.
+    fn choose_key(&self, p: &ProviderRuntime, model: &str, pin: keys::KeyPin<'_>, tried: &[usize]) -> Result<Option<usize>> {
+        match p.key_policy {
+            KeyPolicy::None if p.keys.is_empty() => Ok(None),
+            KeyPolicy::Optional if p.keys.is_empty() => Ok(None),
+            _ => keys::select(&p.name, &p.keys, model, pin, tried).map(Some),
+        }
+    }
+}
+
+/// Resolves the key's value now; a missing `env.VAR` is an error, never an empty header.
+fn resolve_key(p: &ProviderRuntime, key: Option<&keys::RuntimeKey>) -> Result<Option<Secret>> {
+    let Some(key) = key else { return Ok(None) };
+    match key.value.resolve() {
+        Resolved::Value(s) => Ok(Some(s)),
+        Resolved::Empty if p.key_policy != KeyPolicy::Required => Ok(None),
+        Resolved::Empty => Err(Error::Config(format!("key {} of provider {} has no value", key.name, p.name))),
+        Resolved::MissingEnv(var) => Err(Error::MissingEnvVar { provider: p.name.clone(), var }),
+    }
+}
+
+/// Calls the provider and stamps the result. The provider slot is released when a JSON answer
+/// is complete, and at the end of a stream for streams.
+async fn dispatch(
+    p: &ProviderRuntime,
+    call: &Call<'_>,
+    op: &Op<'_>,
+    text_via_chat: bool,
+    mut extra: ExtraFields,
+    started: Instant,
+    slot: OwnedSemaphorePermit,
+) -> Result<Outcome> {
+    let client = &p.client;
+    let idle = p.stream_idle_timeout();
+    match op {
+        Op::Chat(req) => {
+            let mut r = client.chat(call, req).await?;
+            extra.latency = stream::millis(started.elapsed());
+            r.extra_fields = Some(extra);
+            Ok(Outcome::Chat(r))
+        }
+        Op::ChatStream(req) => {
+            let s = client.chat_stream(call, req).await?;
+            Ok(Outcome::ChatStream(stream::finish(s, extra, idle, started, Some(slot))))
+        }
+        Op::Text(req) if text_via_chat => {
+            let chat = text_compat::to_chat(req)?;
+            let mut r = text_compat::from_chat(client.chat(call, &chat).await?);
+            extra.latency = stream::millis(started.elapsed());
+            r.extra_fields = Some(extra);
+            Ok(Outcome::Text(r))
+        }
+        Op::Text(req) => {
+            let mut r = client.text(call, req).await?;
+            extra.latency = stream::millis(started.elapsed());
+            r.extra_fields = Some(extra);
+            Ok(Outcome::Text(r))
+        }
+        Op::TextStream(req) if text_via_chat => {
+            let chat = text_compat::to_chat(req)?;
+            let s = client.chat_stream(call, &chat).await?;
+            let s: TextStream = Box::pin(s.map(|c| c.map(text_compat::chunk_from_chat)));
+            Ok(Outcome::TextStream(stream::finish(s, extra, idle, started, Some(slot))))
+        }
+        Op::TextStream(req) => {
+            let s = client.text_stream(call, req).await?;
+            Ok(Outcome::TextStream(stream::finish(s, extra, idle, started, Some(slot))))
+        }
+        Op::Embed(req) => {
+            let mut r = client.embed(call, req).await?;
+            extra.latency = stream::millis(started.elapsed());
+            r.extra_fields = Some(extra);
+            Ok(Outcome::Embed(r))
+        }
+    }
+}

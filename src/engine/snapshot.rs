@@ -1,0 +1,189 @@
+//! The immutable configuration snapshot requests read, and how it is built from the store.
+//!
+//! A change builds a new snapshot and swaps it in (`ArcSwap`); requests never lock. Providers
+//! whose configuration did not change are carried over as they are, connection pools included.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::header::{HeaderName, HeaderValue};
+
+use super::keys::RuntimeKey;
+use super::queue::Queue;
+use crate::config::{ClientConfig, NetworkConfig, ProviderConfig};
+use crate::error::{Error, Result};
+use crate::providers::vendors::{self, KeyPolicy, Vendor};
+use crate::providers::{ProviderClient, WireFormat};
+use crate::schemas::RequestType;
+use crate::store::StoredConfig;
+
+/// What requests read: the client settings and the ready-to-call providers.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    /// The `client` section.
+    pub client: ClientConfig,
+    /// Providers by name.
+    pub providers: HashMap<String, Arc<ProviderRuntime>>,
+}
+
+/// A provider ready to be called.
+#[derive(Debug)]
+pub struct ProviderRuntime {
+    /// Configured name.
+    pub name: String,
+    /// The configuration it was built from.
+    pub config: ProviderConfig,
+    /// Wire format and pooled client.
+    pub client: ProviderClient,
+    /// Capabilities and defaults of the base row.
+    pub vendor: Vendor,
+    /// Key policy (custom providers may be keyless).
+    pub key_policy: KeyPolicy,
+    /// `custom_provider_config.allowed_requests`, when set.
+    allowed_requests: Option<BTreeMap<String, bool>>,
+    /// Base URL without a trailing slash, if one is known at provider level.
+    pub base_url: Option<String>,
+    /// Keys.
+    pub keys: Vec<RuntimeKey>,
+    /// `network_config.extra_headers`, parsed once.
+    pub extra_headers: Vec<(HeaderName, HeaderValue)>,
+    /// Concurrency slots and the waiting line.
+    pub queue: Queue,
+}
+
+impl ProviderRuntime {
+    /// Whether this provider serves `request_type` natively.
+    pub fn supports(&self, request_type: RequestType) -> bool {
+        let base = vendors::supports(&self.vendor, request_type);
+        match &self.allowed_requests {
+            Some(allowed) => base && allowed.get(request_type.as_str()).copied().unwrap_or(false),
+            None => base,
+        }
+    }
+
+    /// The configured path override for a request type.
+    pub fn path_override(&self, request_type: RequestType) -> Option<&str> {
+        self.config
+            .custom_provider_config
+            .as_ref()
+            .and_then(|c| c.request_path_overrides.get(request_type.as_str()))
+            .map(String::as_str)
+    }
+
+    /// The network settings.
+    pub fn network(&self) -> &NetworkConfig {
+        &self.config.network_config
+    }
+
+    /// Whole-request timeout.
+    pub fn timeout(&self) -> Duration {
+        Duration::from_secs(self.config.network_config.default_request_timeout_in_seconds)
+    }
+
+    /// Longest silence between stream chunks.
+    pub fn stream_idle_timeout(&self) -> Duration {
+        Duration::from_secs(self.config.network_config.stream_idle_timeout_in_seconds)
+    }
+}
+
+/// Builds a snapshot, reusing unchanged providers of `previous`.
+pub fn build(stored: StoredConfig, previous: Option<&Snapshot>) -> Result<Snapshot> {
+    let mut providers = HashMap::with_capacity(stored.providers.len());
+    for (name, config) in stored.providers {
+        let reused = previous
+            .and_then(|s| s.providers.get(&name))
+            .filter(|p| p.config == config)
+            .cloned();
+        let runtime = match reused {
+            Some(p) => p,
+            None => {
+                let pool = previous
+                    .and_then(|s| s.providers.get(&name))
+                    .filter(|p| p.config.network_config == config.network_config)
+                    .map(|p| p.client.http.clone());
+                Arc::new(provider(&name, config, pool)?)
+            }
+        };
+        providers.insert(name, runtime);
+    }
+    Ok(Snapshot { client: stored.client, providers })
+}
+
+fn provider(name: &str, config: ProviderConfig, pool: Option<reqwest::Client>) -> Result<ProviderRuntime> {
+    let (vendor, key_policy, allowed_requests) = match &config.custom_provider_config {
+        Some(custom) => {
+            let wire = WireFormat::from_base_type(&custom.base_provider_type).ok_or_else(|| {
+                Error::Config(format!(
+                    "providers.{name}.custom_provider_config.base_provider_type: `{}` is not supported",
+                    custom.base_provider_type
+                ))
+            })?;
+            let base = vendors::VENDORS
+                .iter()
+                .find(|v| v.wire == wire)
+                .copied()
+                .ok_or_else(|| Error::Internal("no vendor row for wire format".into()))?;
+            let policy = if custom.is_key_less { KeyPolicy::None } else { KeyPolicy::Required };
+            (base, policy, custom.allowed_requests.clone())
+        }
+        None => {
+            let v = vendors::builtin(name)
+                .ok_or_else(|| Error::Config(format!("providers.{name}: not a built-in provider")))?;
+            (*v, v.keys, None)
+        }
+    };
+    let base_url = config
+        .network_config
+        .base_url
+        .clone()
+        .or_else(|| match &config.custom_provider_config {
+            Some(_) => None,
+            None => vendor.default_base_url.map(str::to_owned),
+        })
+        .map(|u| u.trim_end_matches('/').to_owned());
+    let mut extra_headers = Vec::with_capacity(config.network_config.extra_headers.len());
+    for (k, v) in &config.network_config.extra_headers {
+        let name_ok = HeaderName::from_bytes(k.as_bytes());
+        let value_ok = HeaderValue::from_str(v);
+        match (name_ok, value_ok) {
+            (Ok(n), Ok(v)) => extra_headers.push((n, v)),
+            _ => return Err(Error::Config(format!("providers.{name}.network_config.extra_headers.{k}: invalid header"))),
+        }
+    }
+    let http = match pool {
+        Some(p) => p,
+        None => http_client(&config.network_config)
+            .map_err(|e| Error::Config(format!("providers.{name}.network_config: {e}")))?,
+    };
+    Ok(ProviderRuntime {
+        name: name.to_owned(),
+        client: ProviderClient { wire: vendor.wire, http },
+        vendor,
+        key_policy,
+        allowed_requests,
+        base_url,
+        keys: config.keys.iter().map(RuntimeKey::new).collect(),
+        extra_headers,
+        queue: Queue::new(
+            config.concurrency_and_buffer_size.concurrency,
+            config.concurrency_and_buffer_size.buffer_size,
+        ),
+        config,
+    })
+}
+
+/// One pooled client per provider configuration.
+fn http_client(n: &NetworkConfig) -> std::result::Result<reqwest::Client, String> {
+    let mut builder = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .pool_idle_timeout(Duration::from_secs(90))
+        .pool_max_idle_per_host(n.max_conns_per_host)
+        .tcp_nodelay(true)
+        .danger_accept_invalid_certs(n.insecure_skip_verify);
+    if let Some(pem) = &n.ca_cert_pem {
+        let cert = reqwest::Certificate::from_pem(pem.as_bytes()).map_err(|e| format!("ca_cert_pem: {e}"))?;
+        builder = builder.add_root_certificate(cert);
+    }
+    builder.build().map_err(|e| e.to_string())
+}

@@ -1,0 +1,180 @@
+//! Inference handlers for `/v1/*` and `/openai/*`: parse, call the engine, answer JSON or SSE.
+
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use futures_util::{Stream, StreamExt};
+use http::HeaderMap;
+use serde::Serialize;
+
+use super::error::ApiError;
+use super::request::{options, parse_json};
+use super::AppState;
+use crate::engine::routing;
+use crate::error::{Error, Result};
+use crate::schemas::openai::{ChatRequest, EmbeddingRequest, TextRequest};
+use crate::schemas::RequestType;
+
+/// Attaches the request's provider, model and type to an error.
+fn failed(state: &AppState, model: &str, request_type: RequestType, error: Error) -> ApiError {
+    let snap = state.gateway.snapshot();
+    let (provider, model) = match routing::split(&snap, model) {
+        Some((p, m)) => (Some(p.to_owned()), Some(m.to_owned())),
+        None => (None, (!model.is_empty()).then(|| model.to_owned())),
+    };
+    ApiError { error, request_type: Some(request_type), provider, model }
+}
+
+fn limit_mb(state: &AppState) -> u64 {
+    state.gateway.snapshot().client.max_request_body_size_mb
+}
+
+/// `POST /v1/chat/completions`.
+pub async fn chat_completions(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let req: ChatRequest = match parse_json(body, limit_mb(&state)) {
+        Ok(r) => r,
+        Err(e) => return failed(&state, "", RequestType::ChatCompletion, e).into_response(),
+    };
+    let stream = req.stream.unwrap_or(false);
+    let request_type = if stream { RequestType::ChatCompletionStream } else { RequestType::ChatCompletion };
+    if req.messages.is_empty() {
+        let e = Error::BadRequest("messages is required and must not be empty".into());
+        return failed(&state, &req.model, request_type, e).into_response();
+    }
+    let opts = options(&headers, &state.gateway.snapshot().client.header_filter_config);
+    if stream {
+        match state.gateway.chat_stream(&req, &opts).await {
+            Ok((s, _)) => sse(s, state.clone(), req.model.clone(), request_type),
+            Err(e) => failed(&state, &req.model, request_type, e).into_response(),
+        }
+    } else {
+        match state.gateway.chat(&req, &opts).await {
+            Ok((r, _)) => Json(r).into_response(),
+            Err(e) => failed(&state, &req.model, request_type, e).into_response(),
+        }
+    }
+}
+
+/// `POST /v1/completions`.
+pub async fn completions(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let req: TextRequest = match parse_json(body, limit_mb(&state)) {
+        Ok(r) => r,
+        Err(e) => return failed(&state, "", RequestType::TextCompletion, e).into_response(),
+    };
+    let stream = req.stream.unwrap_or(false);
+    let request_type = if stream { RequestType::TextCompletionStream } else { RequestType::TextCompletion };
+    if req.prompt.is_null() {
+        let e = Error::BadRequest("prompt is required".into());
+        return failed(&state, &req.model, request_type, e).into_response();
+    }
+    let opts = options(&headers, &state.gateway.snapshot().client.header_filter_config);
+    if stream {
+        match state.gateway.text_stream(&req, &opts).await {
+            Ok((s, _)) => sse(s, state.clone(), req.model.clone(), request_type),
+            Err(e) => failed(&state, &req.model, request_type, e).into_response(),
+        }
+    } else {
+        match state.gateway.text(&req, &opts).await {
+            Ok((r, _)) => Json(r).into_response(),
+            Err(e) => failed(&state, &req.model, request_type, e).into_response(),
+        }
+    }
+}
+
+/// `POST /v1/embeddings`.
+pub async fn embeddings(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let req: EmbeddingRequest = match parse_json(body, limit_mb(&state)) {
+        Ok(r) => r,
+        Err(e) => return failed(&state, "", RequestType::Embedding, e).into_response(),
+    };
+    if req.input.is_null() {
+        let e = Error::BadRequest("input is required".into());
+        return failed(&state, &req.model, RequestType::Embedding, e).into_response();
+    }
+    let opts = options(&headers, &state.gateway.snapshot().client.header_filter_config);
+    match state.gateway.embed(&req, &opts).await {
+        Ok((r, _)) => Json(r).into_response(),
+        Err(e) => failed(&state, &req.model, RequestType::Embedding, e).into_response(),
+    }
+}
+
+/// `GET /v1/models` query.
+#[derive(Debug, serde::Deserialize)]
+pub struct ModelsQuery {
+    provider: Option<String>,
+}
+
+/// `GET /v1/models`.
+pub async fn models(State(state): State<Arc<AppState>>, Query(q): Query<ModelsQuery>) -> Response {
+    match state.gateway.list_models(q.provider.as_deref().filter(|p| !p.is_empty())).await {
+        Ok(list) => Json(list).into_response(),
+        Err(e) => ApiError { error: e, request_type: Some(RequestType::ListModels), provider: q.provider, model: None }
+            .into_response(),
+    }
+}
+
+/// An SSE response: one `data:` event per chunk, flushed as it comes, then `data: [DONE]`.
+/// An error after the first chunk is sent as a `data:` event with Bifrost's error JSON (the
+/// OpenAI SDKs raise it as an API error) and ends the stream. Dropping the body (the client
+/// went away) drops the provider stream, which cancels the upstream request.
+fn sse<T, S>(stream: S, state: Arc<AppState>, model: String, request_type: RequestType) -> Response
+where
+    T: Serialize + Send + 'static,
+    S: Stream<Item = Result<T>> + Send + 'static,
+{
+    struct Sse<S> {
+        inner: std::pin::Pin<Box<S>>,
+        state: Arc<AppState>,
+        model: String,
+        request_type: RequestType,
+        finished: bool,
+    }
+    let start = Sse { inner: Box::pin(stream), state, model, request_type, finished: false };
+    let body = futures_util::stream::unfold(start, |mut s| async move {
+        if s.finished {
+            return None;
+        }
+        let bytes = match s.inner.next().await {
+            Some(Ok(chunk)) => data_event(&serde_json::to_vec(&chunk).unwrap_or_default()),
+            Some(Err(e)) => {
+                s.finished = true;
+                data_event(&failed(&s.state, &s.model, s.request_type, e).body())
+            }
+            None => {
+                s.finished = true;
+                Bytes::from_static(b"data: [DONE]\n\n")
+            }
+        };
+        Some((Ok::<_, std::convert::Infallible>(bytes), s))
+    });
+    Response::builder()
+        .header(http::header::CONTENT_TYPE, "text/event-stream")
+        .header(http::header::CACHE_CONTROL, "no-cache")
+        .header("x-accel-buffering", "no")
+        .body(Body::from_stream(body))
+        .unwrap_or_else(|_| Error::Internal("could not build the stream response".into()).into_response())
+}
+
+fn data_event(json: &[u8]) -> Bytes {
+    let mut buf = Vec::with_capacity(json.len() + 8);
+    buf.extend_from_slice(b"data: ");
+    buf.extend_from_slice(json);
+    buf.extend_from_slice(b"\n\n");
+    Bytes::from(buf)
+}

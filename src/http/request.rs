@@ -1,0 +1,100 @@
+//! Reading an inference request: the body in Bifrost's error shape when it is bad, and the
+//! `x-bf-*` headers that steer the engine.
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use serde::de::DeserializeOwned;
+
+use crate::config::types::HeaderFilterConfig;
+use crate::engine::RequestOptions;
+use crate::error::Error;
+
+/// Parses a JSON body, naming the bad field's path; an over-limit body is a 413.
+pub fn parse_json<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>, limit_mb: u64) -> Result<T, Error> {
+    let bytes = body.map_err(|rejection| match rejection.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => Error::PayloadTooLarge { limit_mb },
+        _ => Error::BadRequest(format!("could not read the request body: {rejection}")),
+    })?;
+    if bytes.is_empty() {
+        return Err(Error::BadRequest("request body is empty; send a JSON object".into()));
+    }
+    let mut de = serde_json::Deserializer::from_slice(&bytes);
+    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if path == "." || path.is_empty() {
+            Error::BadRequest(format!("invalid request body: {inner}"))
+        } else {
+            Error::BadRequest(format!("invalid request body at {path}: {inner}"))
+        }
+    })
+}
+
+/// Headers never forwarded from `x-bf-eh-*`, whatever the filter says (Bifrost's denylist).
+const NEVER_FORWARDED: &[&str] = &[
+    "proxy-authorization",
+    "cookie",
+    "host",
+    "content-length",
+    "connection",
+    "transfer-encoding",
+    "x-api-key",
+    "x-goog-api-key",
+    "x-bf-api-key",
+    "x-bf-api-key-id",
+    "x-bf-vk",
+    "authorization",
+];
+
+/// The engine's options from the request headers.
+pub fn options(headers: &HeaderMap, filter: &HeaderFilterConfig) -> RequestOptions {
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let mut forwarded = Vec::new();
+    for (name, value) in headers {
+        let lower = name.as_str();
+        let target = match lower.strip_prefix("x-bf-eh-") {
+            Some(rest) => rest,
+            // With an allowlist, plain headers on it are forwarded too (Bifrost).
+            None if filter.allowlist.iter().any(|a| a.eq_ignore_ascii_case(lower)) => lower,
+            None => continue,
+        };
+        if target.is_empty()
+            || NEVER_FORWARDED.contains(&target)
+            || filter.denylist.iter().any(|d| d.eq_ignore_ascii_case(target))
+            || (!filter.allowlist.is_empty() && !filter.allowlist.iter().any(|a| a.eq_ignore_ascii_case(target)))
+        {
+            continue;
+        }
+        if let Ok(n) = HeaderName::from_bytes(target.as_bytes()) {
+            forwarded.push((n, HeaderValue::clone(value)));
+        }
+    }
+    RequestOptions {
+        pinned_key_id: text("x-bf-api-key-id"),
+        pinned_key_name: text("x-bf-api-key"),
+        forwarded_headers: forwarded,
+        passthrough_extra: text("x-bf-passthrough-extra-params").is_some_and(|v| v.eq_ignore_ascii_case("true")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extra_headers_are_filtered() {
+        let mut h = HeaderMap::new();
+        h.insert("x-bf-eh-x-org", HeaderValue::from_static("acme"));
+        h.insert("x-bf-eh-cookie", HeaderValue::from_static("secret"));
+        h.insert("x-bf-eh-x-blocked", HeaderValue::from_static("no"));
+        h.insert("x-bf-api-key", HeaderValue::from_static("primary"));
+        h.insert("x-bf-passthrough-extra-params", HeaderValue::from_static("true"));
+        let filter = HeaderFilterConfig { allowlist: vec![], denylist: vec!["x-blocked".into()] };
+        let o = options(&h, &filter);
+        let names: Vec<&str> = o.forwarded_headers.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, vec!["x-org"]);
+        assert_eq!(o.pinned_key_name.as_deref(), Some("primary"));
+        assert!(o.passthrough_extra);
+    }
+}

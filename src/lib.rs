@@ -1,0 +1,36 @@
+//! bifrost: an AI gateway that puts every LLM provider behind one OpenAI-compatible API,
+//! drop-in compatible with the Go gateway Bifrost (its HTTP API, `config.json` and headers).
+//!
+//! # Layout
+//! One engine, three faces: the HTTP server, the dashboard's API and the CLI all call
+//! [`engine::Gateway`].
+//!
+//! - [`cli`]: subcommands; the one place that prints.
+//! - [`config`]: Bifrost's config.json types, loading, validation, secrets.
+//! - [`engine`]: the gateway: routing, keys, retries, fallbacks, streams, admin.
+//! - [`error`]: the one error type and its status table.
+//! - [`http`]: router, thin handlers, the one error renderer.
+//! - [`providers`]: one module per wire format and the vendor table.
+//! - [`schemas`]: wire and canonical types.
+//! - [`server`]: binding, serving, graceful shutdown.
+//! - [`store`]: config.db.
+
+pub mod cli;
+pub mod config;
+pub mod engine;
+pub mod error;
+pub mod http;
+pub mod providers;
+pub mod schemas;
+pub mod server;
+pub mod store;
+
+pub use error::{Error, Result};
+
+/// The crate version.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+/// The git commit the binary was built from, when known at build time.
+pub const GIT_COMMIT: &str = match option_env!("BIFROST_GIT_COMMIT") {
+    Some(c) => c,
+    None => "unknown",
+};

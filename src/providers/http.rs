@@ -1,0 +1,210 @@
+//! HTTP plumbing shared by the wire formats: sending, error mapping, SSE decoding.
+
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+use reqwest::header::{HeaderName, HeaderValue};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::sse::{self, SseEvent};
+use super::Call;
+use crate::error::{Error, Result, UpstreamError};
+use crate::schemas::openai::ErrorBody;
+
+/// How a wire format authenticates.
+#[derive(Debug, Clone, Copy)]
+pub enum Auth {
+    /// `Authorization: Bearer <key>`.
+    Bearer,
+    /// `x-api-key: <key>` (Anthropic).
+    XApiKey,
+}
+
+/// POSTs a JSON body and returns the response once its status is a success; a failure status is
+/// turned into [`Error::Upstream`] by `parse_error`.
+pub async fn post_json<B: Serialize + ?Sized>(
+    http: &reqwest::Client,
+    call: &Call<'_>,
+    url: &str,
+    auth: Auth,
+    fixed_headers: &[(HeaderName, HeaderValue)],
+    body: &B,
+    parse_error: fn(&str, u16, &[u8]) -> UpstreamError,
+) -> Result<reqwest::Response> {
+    let payload = serde_json::to_vec(body).map_err(|e| Error::Internal(e.to_string()))?;
+    let req = http
+        .post(url)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(payload);
+    send(req, call, auth, fixed_headers, parse_error).await
+}
+
+/// GETs a URL with the call's auth and headers.
+pub async fn get(
+    http: &reqwest::Client,
+    call: &Call<'_>,
+    url: &str,
+    auth: Auth,
+    fixed_headers: &[(HeaderName, HeaderValue)],
+    parse_error: fn(&str, u16, &[u8]) -> UpstreamError,
+) -> Result<reqwest::Response> {
+    send(http.get(url), call, auth, fixed_headers, parse_error).await
+}
+
+async fn send(
+    mut req: reqwest::RequestBuilder,
+    call: &Call<'_>,
+    auth: Auth,
+    fixed_headers: &[(HeaderName, HeaderValue)],
+    parse_error: fn(&str, u16, &[u8]) -> UpstreamError,
+) -> Result<reqwest::Response> {
+    req = req.timeout(call.timeout);
+    for (name, value) in fixed_headers.iter().chain(call.extra_headers) {
+        req = req.header(name, value);
+    }
+    if let Some(key) = call.api_key {
+        req = match auth {
+            Auth::Bearer => req.bearer_auth(key.expose()),
+            Auth::XApiKey => req.header("x-api-key", key.expose()),
+        };
+    }
+    let resp = req.send().await.map_err(|e| transport_error(call, &e))?;
+    let status = resp.status().as_u16();
+    if (200..300).contains(&status) {
+        return Ok(resp);
+    }
+    let body = resp.bytes().await.map_err(|e| transport_error(call, &e))?;
+    Err(Error::Upstream(Box::new(parse_error(call.provider, status, &body))))
+}
+
+/// Maps a reqwest failure to a timeout or a network error, without the URL (it may carry a
+/// key in its query for some providers).
+pub fn transport_error(call: &Call<'_>, e: &reqwest::Error) -> Error {
+    if e.is_timeout() {
+        return Error::Timeout {
+            provider: call.provider.to_owned(),
+            seconds: call.timeout.as_secs(),
+        };
+    }
+    let mut message = e.without_url_ref().to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        message.push_str(": ");
+        message.push_str(&s.to_string());
+        source = s.source();
+    }
+    Error::Network {
+        provider: call.provider.to_owned(),
+        message,
+    }
+}
+
+trait WithoutUrl {
+    fn without_url_ref(&self) -> String;
+}
+
+impl WithoutUrl for reqwest::Error {
+    fn without_url_ref(&self) -> String {
+        if self.is_connect() {
+            "connection failed".to_owned()
+        } else if self.is_body() || self.is_decode() {
+            "reading the response body failed".to_owned()
+        } else if self.is_request() {
+            "sending the request failed".to_owned()
+        } else {
+            "request failed".to_owned()
+        }
+    }
+}
+
+/// Reads a whole JSON body into `T`.
+pub async fn read_json<T: DeserializeOwned>(call: &Call<'_>, resp: reqwest::Response) -> Result<T> {
+    let bytes = resp.bytes().await.map_err(|e| transport_error(call, &e))?;
+    serde_json::from_slice(&bytes).map_err(|e| Error::BadUpstreamResponse {
+        provider: call.provider.to_owned(),
+        message: e.to_string(),
+    })
+}
+
+/// The response body as a stream of SSE events, with transport errors mapped.
+pub fn sse_events(
+    call: &Call<'_>,
+    resp: reqwest::Response,
+) -> impl Stream<Item = Result<SseEvent>> + Send + 'static {
+    let provider = call.provider.to_owned();
+    let bytes = resp
+        .bytes_stream()
+        .map(move |r: reqwest::Result<Bytes>| {
+            r.map_err(|e| Error::Network {
+                provider: provider.clone(),
+                message: format!("stream interrupted: {}", e.without_url_ref()),
+            })
+        });
+    sse::events(Box::pin(bytes))
+}
+
+/// Parses OpenAI's error body (`{"error":{...}}`), falling back to the raw text.
+pub fn parse_openai_error(provider: &str, status: u16, body: &[u8]) -> UpstreamError {
+    let parsed: Option<ErrorBody> = serde_json::from_slice(body).ok();
+    match parsed {
+        Some(b) => UpstreamError {
+            provider: provider.to_owned(),
+            status,
+            message: b.error.message,
+            error_type: b.error.kind,
+            code: b.error.code.map(value_text),
+            param: b.error.param.map(value_text),
+        },
+        None => raw_error(provider, status, body),
+    }
+}
+
+/// An error whose body is not in a known shape: its text, bounded.
+pub fn raw_error(provider: &str, status: u16, body: &[u8]) -> UpstreamError {
+    let text = String::from_utf8_lossy(body);
+    let text = text.trim();
+    let message = if text.is_empty() {
+        format!("provider answered HTTP {status}")
+    } else {
+        text.chars().take(2000).collect()
+    };
+    UpstreamError {
+        provider: provider.to_owned(),
+        status,
+        message,
+        error_type: None,
+        code: None,
+        param: None,
+    }
+}
+
+fn value_text(v: serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s,
+        other => other.to_string(),
+    }
+}
+
+/// Decodes a JSON event payload, naming the provider on failure.
+pub fn decode_event<T: DeserializeOwned>(provider: &str, data: &str) -> Result<T> {
+    serde_json::from_str(data).map_err(|e| Error::BadUpstreamResponse {
+        provider: provider.to_owned(),
+        message: format!("bad stream event: {e}"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn openai_errors_keep_type_and_code() {
+        let body = br#"{"error":{"message":"Incorrect API key","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}"#;
+        let e = parse_openai_error("openai", 401, body);
+        assert_eq!(e.message, "Incorrect API key");
+        assert_eq!(e.error_type.as_deref(), Some("invalid_request_error"));
+        assert_eq!(e.code.as_deref(), Some("invalid_api_key"));
+        let e = parse_openai_error("vllm", 502, b"<html>bad gateway</html>");
+        assert_eq!(e.message, "<html>bad gateway</html>");
+    }
+}

@@ -1,0 +1,140 @@
+//! Upstream providers: one module per wire format, and the vendor table.
+//!
+//! The engine decides *which* provider, key, base URL and upstream model to use and describes
+//! one upstream call as a [`Call`]; a wire-format module turns a canonical request into that
+//! provider's HTTP request and its answer back into canonical types.
+
+pub mod anthropic;
+pub mod http;
+pub mod openai_compat;
+pub mod sse;
+pub mod vendors;
+
+use std::pin::Pin;
+use std::time::Duration;
+
+use futures_util::Stream;
+use reqwest::header::{HeaderName, HeaderValue};
+
+use crate::config::secret::Secret;
+use crate::error::Result;
+use crate::schemas::openai::{
+    ChatChunk, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, Model, TextRequest,
+    TextResponse,
+};
+use crate::schemas::RequestType;
+pub use vendors::WireFormat;
+
+/// A stream of canonical chat chunks.
+pub type ChatStream = Pin<Box<dyn Stream<Item = Result<ChatChunk>> + Send>>;
+/// A stream of text-completion chunks.
+pub type TextStream = Pin<Box<dyn Stream<Item = Result<TextResponse>> + Send>>;
+
+/// Everything one upstream call needs besides the request body.
+#[derive(Debug)]
+pub struct Call<'a> {
+    /// The configured provider name, for errors.
+    pub provider: &'a str,
+    /// Base URL without a trailing slash (the key's vLLM URL when it has one).
+    pub base_url: &'a str,
+    /// Prepended to the wire format's default paths (`/v1`).
+    pub path_prefix: &'a str,
+    /// The resolved key, if the provider uses one.
+    pub api_key: Option<&'a Secret>,
+    /// The model name the upstream expects.
+    pub model: &'a str,
+    /// Headers from `network_config.extra_headers` and `x-bf-eh-*`.
+    pub extra_headers: &'a [(HeaderName, HeaderValue)],
+    /// Forward unknown body fields (`x-bf-passthrough-extra-params: true`).
+    pub passthrough_extra: bool,
+    /// Whole-request timeout.
+    pub timeout: Duration,
+    /// `request_path_overrides` entry for this request type: a path or a full URL.
+    pub path_override: Option<&'a str>,
+}
+
+impl Call<'_> {
+    /// The URL for a request: the override when there is one, else base + prefix + path.
+    pub fn url(&self, default_path: &str) -> String {
+        match self.path_override {
+            Some(o) if o.starts_with("http://") || o.starts_with("https://") => o.to_owned(),
+            Some(o) => format!("{}{}", self.base_url, o),
+            None => {
+                // Tolerate a base URL that already ends with the prefix (`.../v1`), a common
+                // way to write an OpenAI-compatible server's address.
+                let prefix = if !self.path_prefix.is_empty() && self.base_url.ends_with(self.path_prefix)
+                {
+                    ""
+                } else {
+                    self.path_prefix
+                };
+                format!("{}{}{}", self.base_url, prefix, default_path)
+            }
+        }
+    }
+}
+
+/// A provider's HTTP client and wire format. One per provider config, pooled.
+#[derive(Debug, Clone)]
+pub struct ProviderClient {
+    /// The wire format.
+    pub wire: WireFormat,
+    /// The pooled HTTP client.
+    pub http: reqwest::Client,
+}
+
+impl ProviderClient {
+    /// Chat, JSON.
+    pub async fn chat(&self, call: &Call<'_>, req: &ChatRequest) -> Result<ChatResponse> {
+        match self.wire {
+            WireFormat::OpenAi => openai_compat::chat(&self.http, call, req).await,
+            WireFormat::Anthropic => anthropic::chat(&self.http, call, req).await,
+        }
+    }
+
+    /// Chat, streamed. Resolves once the upstream accepted the request.
+    pub async fn chat_stream(&self, call: &Call<'_>, req: &ChatRequest) -> Result<ChatStream> {
+        match self.wire {
+            WireFormat::OpenAi => openai_compat::chat_stream(&self.http, call, req).await,
+            WireFormat::Anthropic => anthropic::chat_stream(&self.http, call, req).await,
+        }
+    }
+
+    /// Text completion, JSON.
+    pub async fn text(&self, call: &Call<'_>, req: &TextRequest) -> Result<TextResponse> {
+        match self.wire {
+            WireFormat::OpenAi => openai_compat::text(&self.http, call, req).await,
+            WireFormat::Anthropic => anthropic::text(&self.http, call, req).await,
+        }
+    }
+
+    /// Text completion, streamed.
+    pub async fn text_stream(&self, call: &Call<'_>, req: &TextRequest) -> Result<TextStream> {
+        match self.wire {
+            WireFormat::OpenAi => openai_compat::text_stream(&self.http, call, req).await,
+            WireFormat::Anthropic => Err(crate::Error::UnsupportedOperation {
+                provider: call.provider.to_owned(),
+                request_type: RequestType::TextCompletionStream.as_str(),
+            }),
+        }
+    }
+
+    /// Embeddings.
+    pub async fn embed(&self, call: &Call<'_>, req: &EmbeddingRequest) -> Result<EmbeddingResponse> {
+        match self.wire {
+            WireFormat::OpenAi => openai_compat::embed(&self.http, call, req).await,
+            WireFormat::Anthropic => Err(crate::Error::UnsupportedOperation {
+                provider: call.provider.to_owned(),
+                request_type: RequestType::Embedding.as_str(),
+            }),
+        }
+    }
+
+    /// The upstream's model list (bare ids).
+    pub async fn list_models(&self, call: &Call<'_>) -> Result<Vec<Model>> {
+        match self.wire {
+            WireFormat::OpenAi => openai_compat::list_models(&self.http, call).await,
+            WireFormat::Anthropic => anthropic::list_models(&self.http, call).await,
+        }
+    }
+}

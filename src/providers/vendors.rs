@@ -1,0 +1,145 @@
+//! The built-in providers as rows of one table: a vendor differs by its row, not by code.
+
+use crate::schemas::RequestType;
+
+/// The wire format a provider speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum WireFormat {
+    /// OpenAI's chat/completions/embeddings/models API.
+    OpenAi,
+    /// Anthropic's Messages API.
+    Anthropic,
+}
+
+impl WireFormat {
+    /// Parses a `base_provider_type` of a custom provider.
+    pub fn from_base_type(name: &str) -> Option<Self> {
+        match name {
+            "openai" => Some(WireFormat::OpenAi),
+            "anthropic" => Some(WireFormat::Anthropic),
+            _ => None,
+        }
+    }
+}
+
+/// How a provider uses keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyPolicy {
+    /// Every request needs a key value.
+    Required,
+    /// A key entry may have an empty value (vLLM).
+    Optional,
+    /// No key is ever sent (Ollama, SGLang).
+    None,
+}
+
+/// One built-in provider.
+#[derive(Debug, Clone, Copy)]
+pub struct Vendor {
+    /// The name used in `provider/model` and in `config.json`.
+    pub name: &'static str,
+    /// Wire format.
+    pub wire: WireFormat,
+    /// Base URL used when `network_config.base_url` is not set; `None` makes it required.
+    pub default_base_url: Option<&'static str>,
+    /// Prepended to the wire format's paths (`/v1` for most).
+    pub path_prefix: &'static str,
+    /// Key policy.
+    pub keys: KeyPolicy,
+    /// Serves `/v1/completions` natively.
+    pub text_completion: bool,
+    /// Serves embeddings.
+    pub embeddings: bool,
+    /// Lists its models upstream.
+    pub list_models: bool,
+}
+
+const fn row(
+    name: &'static str,
+    default_base_url: Option<&'static str>,
+    path_prefix: &'static str,
+    keys: KeyPolicy,
+    text_completion: bool,
+    embeddings: bool,
+) -> Vendor {
+    Vendor {
+        name,
+        wire: WireFormat::OpenAi,
+        default_base_url,
+        path_prefix,
+        keys,
+        text_completion,
+        embeddings,
+        list_models: true,
+    }
+}
+
+use KeyPolicy::{None as Keyless, Optional, Required};
+
+/// Every built-in provider (Bifrost §4.1, §4.2). Capabilities follow Bifrost's matrix.
+pub const VENDORS: &[Vendor] = &[
+    row("openai", Some("https://api.openai.com"), "/v1", Required, true, true),
+    Vendor {
+        name: "anthropic",
+        wire: WireFormat::Anthropic,
+        default_base_url: Some("https://api.anthropic.com"),
+        path_prefix: "/v1",
+        keys: Required,
+        text_completion: true,
+        embeddings: false,
+        list_models: true,
+    },
+    row("groq", Some("https://api.groq.com/openai"), "/v1", Required, false, false),
+    row("mistral", Some("https://api.mistral.ai"), "/v1", Required, false, true),
+    row("cerebras", Some("https://api.cerebras.ai"), "/v1", Required, true, false),
+    row("xai", Some("https://api.x.ai"), "/v1", Required, true, false),
+    Vendor {
+        list_models: false,
+        ..row("perplexity", Some("https://api.perplexity.ai"), "", Required, false, false)
+    },
+    row("openrouter", Some("https://openrouter.ai/api"), "/v1", Required, true, false),
+    row("nebius", Some("https://api.tokenfactory.nebius.com"), "/v1", Required, true, true),
+    row("parasail", Some("https://api.parasail.io"), "/v1", Required, false, false),
+    row("fireworks", Some("https://api.fireworks.ai/inference"), "/v1", Required, true, true),
+    row("deepseek", Some("https://api.deepseek.com"), "/v1", Required, false, false),
+    row("huggingface", Some("https://router.huggingface.co"), "/v1", Required, false, false),
+    row("ollama", None, "/v1", Keyless, true, true),
+    row("vllm", Some("http://localhost:8000"), "/v1", Optional, true, true),
+    row("sgl", None, "/v1", Keyless, true, true),
+];
+
+/// The row of a built-in provider.
+pub fn builtin(name: &str) -> Option<&'static Vendor> {
+    VENDORS.iter().find(|v| v.name == name)
+}
+
+/// Whether a provider of this row serves the request type natively.
+pub fn supports(vendor: &Vendor, request_type: RequestType) -> bool {
+    match request_type {
+        RequestType::ChatCompletion | RequestType::ChatCompletionStream => true,
+        // Anthropic's legacy text API has no stream (Bifrost §4.2).
+        RequestType::TextCompletionStream => {
+            vendor.text_completion && vendor.wire != WireFormat::Anthropic
+        }
+        RequestType::TextCompletion => vendor.text_completion,
+        RequestType::Embedding => vendor.embeddings,
+        RequestType::ListModels => vendor.list_models,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_capabilities_match_bifrost() {
+        for (i, v) in VENDORS.iter().enumerate() {
+            assert!(VENDORS[i + 1..].iter().all(|o| o.name != v.name), "{}", v.name);
+        }
+        let groq = builtin("groq").unwrap();
+        assert!(!supports(groq, RequestType::TextCompletion));
+        assert!(supports(builtin("openai").unwrap(), RequestType::Embedding));
+        assert!(!supports(builtin("anthropic").unwrap(), RequestType::Embedding));
+        assert!(builtin("ollama").unwrap().default_base_url.is_none());
+    }
+}

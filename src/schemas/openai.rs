@@ -1,0 +1,693 @@
+//! OpenAI wire types, which are also the canonical types every other format converts to.
+//!
+//! Fields the gateway understands are typed; the rest of a request lands in `extra`, which is
+//! forwarded only when the client asks for it (`x-bf-passthrough-extra-params: true`), as
+//! Bifrost does. Response types keep unknown fields so that nothing a provider adds is lost.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::ExtraFields;
+
+/// Any JSON object.
+pub type JsonObject = Map<String, Value>;
+
+/// `POST /v1/chat/completions` body.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ChatRequest {
+    /// `provider/model` as the client sent it. Not serialized: the upstream model is set per call.
+    #[serde(skip_serializing)]
+    pub model: String,
+    /// The conversation.
+    pub messages: Vec<ChatMessage>,
+    /// Bifrost: `provider/model` strings tried in order when the primary fails.
+    #[serde(default, skip_serializing)]
+    pub fallbacks: Vec<String>,
+    /// Stream the answer as server-sent events. Set per upstream call, not serialized.
+    #[serde(default, skip_serializing)]
+    pub stream: Option<bool>,
+    /// Stream options (`include_usage`). Set per upstream call, not serialized.
+    #[serde(default, skip_serializing)]
+    pub stream_options: Option<StreamOptions>,
+    /// Sampling temperature.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f64>,
+    /// Nucleus sampling.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top_p: Option<f64>,
+    /// Legacy output-token limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tokens: Option<u32>,
+    /// Output-token limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_completion_tokens: Option<u32>,
+    /// Stop sequence(s): a string or an array of strings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop: Option<Value>,
+    /// Number of choices.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n: Option<u32>,
+    /// Presence penalty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub presence_penalty: Option<f64>,
+    /// Frequency penalty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frequency_penalty: Option<f64>,
+    /// Token bias map.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logit_bias: Option<Value>,
+    /// Return log probabilities.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logprobs: Option<bool>,
+    /// How many top log probabilities.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top_logprobs: Option<u32>,
+    /// Deterministic sampling seed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<i64>,
+    /// End-user id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// `{"type":"text"|"json_object"|"json_schema", ...}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_format: Option<Value>,
+    /// Tools the model may call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tools: Option<Vec<Tool>>,
+    /// `"auto"`, `"none"`, `"required"` or `{"type":"function","function":{"name":..}}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_choice: Option<Value>,
+    /// Allow several tool calls in one turn.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parallel_tool_calls: Option<bool>,
+    /// `low`, `medium`, `high` for reasoning models.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning_effort: Option<String>,
+    /// Request metadata.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<Value>,
+    /// Store the completion upstream.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store: Option<bool>,
+    /// Service tier.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_tier: Option<String>,
+    /// Output modalities.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modalities: Option<Value>,
+    /// Audio output parameters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audio: Option<Value>,
+    /// Predicted output.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prediction: Option<Value>,
+    /// Prompt cache key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt_cache_key: Option<String>,
+    /// Safety identifier.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub safety_identifier: Option<String>,
+    /// Verbosity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verbosity: Option<String>,
+    /// Web search options.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub web_search_options: Option<Value>,
+    /// Fields the gateway does not know; forwarded only on request.
+    #[serde(flatten, skip_serializing)]
+    pub extra: JsonObject,
+}
+
+/// `stream_options`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StreamOptions {
+    /// Send a last chunk with usage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub include_usage: Option<bool>,
+    /// Anything else.
+    #[serde(flatten)]
+    pub extra: JsonObject,
+}
+
+/// One message of a conversation, in a request or a response.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    /// `system`, `developer`, `user`, `assistant` or `tool`.
+    pub role: String,
+    /// Text or content parts; absent on assistant messages that only call tools.
+    #[serde(default)]
+    pub content: Option<MessageContent>,
+    /// Participant name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Tool calls made by the assistant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_calls: Option<Vec<ToolCall>>,
+    /// The call a `tool` message answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_call_id: Option<String>,
+    /// Refusal text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refusal: Option<String>,
+    /// Reasoning text some providers return (`reasoning_content`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning_content: Option<String>,
+    /// Anything else (`audio`, `annotations`, ...).
+    #[serde(flatten)]
+    pub extra: JsonObject,
+}
+
+/// Message content: a plain string or a list of typed parts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum MessageContent {
+    /// Plain text.
+    Text(String),
+    /// Typed parts (text, image_url, input_audio, file, ...).
+    Parts(Vec<ContentPart>),
+}
+
+impl MessageContent {
+    /// The text of the content, parts joined; images and other parts are skipped.
+    pub fn joined_text(&self) -> String {
+        match self {
+            MessageContent::Text(t) => t.clone(),
+            MessageContent::Parts(parts) => parts
+                .iter()
+                .filter_map(|p| p.text.as_deref())
+                .collect::<Vec<_>>()
+                .join(""),
+        }
+    }
+}
+
+/// One content part.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ContentPart {
+    /// `text`, `image_url`, `input_audio`, `file`, ...
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The text of a `text` part.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// The image of an `image_url` part.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_url: Option<ImageUrl>,
+    /// Anything else (`input_audio`, `file`, `cache_control`).
+    #[serde(flatten)]
+    pub extra: JsonObject,
+}
+
+/// `image_url` of a content part: an https URL or a `data:` URL.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ImageUrl {
+    /// The URL.
+    pub url: String,
+    /// `auto`, `low` or `high`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// A tool definition.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tool {
+    /// Always `function` for chat.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The function.
+    pub function: FunctionDefinition,
+}
+
+/// A function the model may call.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FunctionDefinition {
+    /// Name.
+    pub name: String,
+    /// What it does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// JSON schema of the arguments.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parameters: Option<Value>,
+    /// Strict schema adherence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strict: Option<bool>,
+}
+
+/// A tool call made by the assistant.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ToolCall {
+    /// Call id, echoed by the `tool` message that answers it.
+    pub id: String,
+    /// Always `function`.
+    #[serde(rename = "type", default = "function_kind")]
+    pub kind: String,
+    /// Name and JSON-encoded arguments.
+    pub function: FunctionCall,
+}
+
+fn function_kind() -> String {
+    "function".to_owned()
+}
+
+/// Name and arguments of a call.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FunctionCall {
+    /// Function name.
+    #[serde(default)]
+    pub name: String,
+    /// Arguments as a JSON string.
+    #[serde(default)]
+    pub arguments: String,
+}
+
+/// `chat.completion` response.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ChatResponse {
+    /// Completion id.
+    #[serde(default)]
+    pub id: String,
+    /// `chat.completion`.
+    #[serde(default = "chat_completion_object")]
+    pub object: String,
+    /// Unix seconds.
+    #[serde(default)]
+    pub created: u64,
+    /// The model that answered.
+    #[serde(default)]
+    pub model: String,
+    /// The choices.
+    #[serde(default)]
+    pub choices: Vec<ChatChoice>,
+    /// Token usage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<Usage>,
+    /// Backend fingerprint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system_fingerprint: Option<String>,
+    /// Service tier.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_tier: Option<String>,
+    /// Bifrost's metadata.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extra_fields: Option<ExtraFields>,
+}
+
+fn chat_completion_object() -> String {
+    "chat.completion".to_owned()
+}
+
+/// One choice of a chat response.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ChatChoice {
+    /// Position.
+    #[serde(default)]
+    pub index: u32,
+    /// The assistant message.
+    pub message: ChatMessage,
+    /// `stop`, `length`, `tool_calls`, `content_filter`.
+    #[serde(default)]
+    pub finish_reason: Option<String>,
+    /// Log probabilities.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logprobs: Option<Value>,
+}
+
+/// Token usage.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Usage {
+    /// Input tokens.
+    #[serde(default)]
+    pub prompt_tokens: u64,
+    /// Output tokens.
+    #[serde(default)]
+    pub completion_tokens: u64,
+    /// Sum.
+    #[serde(default)]
+    pub total_tokens: u64,
+    /// `cached_tokens`, `audio_tokens`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt_tokens_details: Option<Value>,
+    /// `reasoning_tokens`, ...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completion_tokens_details: Option<Value>,
+}
+
+/// `chat.completion.chunk` stream event.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ChatChunk {
+    /// Completion id, the same on every chunk.
+    #[serde(default)]
+    pub id: String,
+    /// `chat.completion.chunk`.
+    #[serde(default = "chat_chunk_object")]
+    pub object: String,
+    /// Unix seconds.
+    #[serde(default)]
+    pub created: u64,
+    /// The model that answers.
+    #[serde(default)]
+    pub model: String,
+    /// Deltas.
+    #[serde(default)]
+    pub choices: Vec<ChunkChoice>,
+    /// Usage, on the last chunk.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<Usage>,
+    /// Backend fingerprint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system_fingerprint: Option<String>,
+    /// Bifrost's metadata.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extra_fields: Option<ExtraFields>,
+}
+
+fn chat_chunk_object() -> String {
+    "chat.completion.chunk".to_owned()
+}
+
+/// One choice's delta in a chunk.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ChunkChoice {
+    /// Position.
+    #[serde(default)]
+    pub index: u32,
+    /// What this chunk adds.
+    #[serde(default)]
+    pub delta: ChunkDelta,
+    /// Set on the choice's last chunk.
+    #[serde(default)]
+    pub finish_reason: Option<String>,
+    /// Log probabilities.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logprobs: Option<Value>,
+}
+
+/// The incremental part of a message.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ChunkDelta {
+    /// `assistant`, on the first chunk.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// Text added.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+    /// Reasoning text added.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning_content: Option<String>,
+    /// Tool-call fragments.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_calls: Option<Vec<ChunkToolCall>>,
+    /// Refusal text added.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refusal: Option<String>,
+    /// Anything else.
+    #[serde(flatten)]
+    pub extra: JsonObject,
+}
+
+/// A fragment of a tool call in a stream.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ChunkToolCall {
+    /// Which call of the message this fragment belongs to.
+    #[serde(default)]
+    pub index: u32,
+    /// Call id, on the call's first fragment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// `function`, on the first fragment.
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// Name (first fragment) and a piece of the arguments.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub function: Option<ChunkFunctionCall>,
+}
+
+/// Name and argument fragment.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ChunkFunctionCall {
+    /// Function name, on the first fragment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// A piece of the JSON arguments.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arguments: Option<String>,
+}
+
+/// `POST /v1/completions` body.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct TextRequest {
+    /// `provider/model` as the client sent it. Not serialized: the upstream model is set per call.
+    #[serde(skip_serializing)]
+    pub model: String,
+    /// A string, an array of strings, or token arrays.
+    pub prompt: Value,
+    /// Bifrost fallbacks.
+    #[serde(default, skip_serializing)]
+    pub fallbacks: Vec<String>,
+    /// Stream the answer. Set per upstream call, not serialized.
+    #[serde(default, skip_serializing)]
+    pub stream: Option<bool>,
+    /// Stream options. Set per upstream call, not serialized.
+    #[serde(default, skip_serializing)]
+    pub stream_options: Option<StreamOptions>,
+    /// Output-token limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tokens: Option<u32>,
+    /// Sampling temperature.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f64>,
+    /// Nucleus sampling.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top_p: Option<f64>,
+    /// Number of choices.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n: Option<u32>,
+    /// Stop sequence(s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop: Option<Value>,
+    /// Presence penalty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub presence_penalty: Option<f64>,
+    /// Frequency penalty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frequency_penalty: Option<f64>,
+    /// Log probabilities.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logprobs: Option<u32>,
+    /// Echo the prompt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub echo: Option<bool>,
+    /// Best-of sampling.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub best_of: Option<u32>,
+    /// Text after the completion.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suffix: Option<String>,
+    /// Seed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<i64>,
+    /// Token bias.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logit_bias: Option<Value>,
+    /// End-user id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// Unknown fields; forwarded only on request.
+    #[serde(flatten, skip_serializing)]
+    pub extra: JsonObject,
+}
+
+/// `text_completion` response and stream chunk (the same shape).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct TextResponse {
+    /// Id.
+    #[serde(default)]
+    pub id: String,
+    /// `text_completion`.
+    #[serde(default = "text_completion_object")]
+    pub object: String,
+    /// Unix seconds.
+    #[serde(default)]
+    pub created: u64,
+    /// Model.
+    #[serde(default)]
+    pub model: String,
+    /// Choices.
+    #[serde(default)]
+    pub choices: Vec<TextChoice>,
+    /// Usage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<Usage>,
+    /// Backend fingerprint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system_fingerprint: Option<String>,
+    /// Bifrost's metadata.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extra_fields: Option<ExtraFields>,
+}
+
+fn text_completion_object() -> String {
+    "text_completion".to_owned()
+}
+
+/// One text choice.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct TextChoice {
+    /// Generated text.
+    #[serde(default)]
+    pub text: String,
+    /// Position.
+    #[serde(default)]
+    pub index: u32,
+    /// Log probabilities.
+    #[serde(default)]
+    pub logprobs: Option<Value>,
+    /// Why it stopped.
+    #[serde(default)]
+    pub finish_reason: Option<String>,
+}
+
+/// `POST /v1/embeddings` body.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct EmbeddingRequest {
+    /// `provider/model` as the client sent it. Not serialized: the upstream model is set per call.
+    #[serde(skip_serializing)]
+    pub model: String,
+    /// A string, an array of strings, or token arrays.
+    pub input: Value,
+    /// Bifrost fallbacks.
+    #[serde(default, skip_serializing)]
+    pub fallbacks: Vec<String>,
+    /// `float` or `base64`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoding_format: Option<String>,
+    /// Output dimensions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dimensions: Option<u32>,
+    /// End-user id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// Unknown fields; forwarded only on request.
+    #[serde(flatten, skip_serializing)]
+    pub extra: JsonObject,
+}
+
+/// Embeddings response.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct EmbeddingResponse {
+    /// `list`.
+    #[serde(default = "list_object")]
+    pub object: String,
+    /// One entry per input.
+    #[serde(default)]
+    pub data: Vec<Embedding>,
+    /// Model.
+    #[serde(default)]
+    pub model: String,
+    /// Usage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<Usage>,
+    /// Bifrost's metadata.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extra_fields: Option<ExtraFields>,
+}
+
+fn list_object() -> String {
+    "list".to_owned()
+}
+
+/// One embedding.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Embedding {
+    /// `embedding`.
+    #[serde(default)]
+    pub object: String,
+    /// Floats, or a base64 string.
+    pub embedding: Value,
+    /// Input position.
+    #[serde(default)]
+    pub index: u32,
+}
+
+/// `GET /v1/models` response.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ModelList {
+    /// `list`.
+    #[serde(default = "list_object")]
+    pub object: String,
+    /// Models.
+    #[serde(default)]
+    pub data: Vec<Model>,
+}
+
+/// One model entry.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Model {
+    /// `provider/model` in the gateway's list; the bare id in a provider's.
+    pub id: String,
+    /// `model`.
+    #[serde(default = "model_object")]
+    pub object: String,
+    /// Unix seconds.
+    #[serde(default)]
+    pub created: u64,
+    /// Owner.
+    #[serde(default)]
+    pub owned_by: String,
+}
+
+fn model_object() -> String {
+    "model".to_owned()
+}
+
+/// OpenAI's error body: `{"error":{"message","type","param","code"}}`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// The inner error object.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ErrorDetail {
+    /// Message.
+    #[serde(default)]
+    pub message: String,
+    /// Type.
+    #[serde(rename = "type", default)]
+    pub kind: Option<String>,
+    /// Parameter.
+    #[serde(default)]
+    pub param: Option<Value>,
+    /// Code: a string or a number.
+    #[serde(default)]
+    pub code: Option<Value>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chat_request_keeps_unknown_fields_apart() {
+        let body = r#"{"model":"openai/gpt-4o-mini","messages":[{"role":"user","content":[
+            {"type":"text","text":"hi"},{"type":"image_url","image_url":{"url":"data:image/png;base64,AA"}}]}],
+            "temperature":0.2,"my_param":7,"fallbacks":["groq/llama"]}"#;
+        let req: ChatRequest = serde_json::from_str(body).unwrap();
+        assert_eq!(req.temperature, Some(0.2));
+        assert_eq!(req.fallbacks, vec!["groq/llama"]);
+        assert_eq!(req.extra.get("my_param"), Some(&Value::from(7)));
+        let Some(MessageContent::Parts(parts)) = &req.messages[0].content else {
+            panic!("parts expected")
+        };
+        assert_eq!(parts[1].image_url.as_ref().unwrap().url, "data:image/png;base64,AA");
+    }
+
+    #[test]
+    fn assistant_tool_call_message_round_trips() {
+        let json = r#"{"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"f","arguments":"{}"}}]}"#;
+        let msg: ChatMessage = serde_json::from_str(json).unwrap();
+        assert_eq!(serde_json::to_string(&msg).unwrap(), json);
+    }
+}
