@@ -23,7 +23,7 @@ pub fn parse_json<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>, limi
     serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
-        if path == "." || path.is_empty() {
+        if path == "." || path == "?" || path.is_empty() {
             Error::BadRequest(format!("invalid request body: {inner}"))
         } else {
             Error::BadRequest(format!("invalid request body at {path}: {inner}"))

@@ -20,8 +20,8 @@ use crate::error::{Error, Result, UpstreamError};
 use crate::schemas::anthropic as wire;
 use crate::schemas::openai::{
     ChatChoice, ChatChunk, ChatMessage, ChatRequest, ChatResponse, ChunkChoice, ChunkDelta,
-    ChunkFunctionCall, ChunkToolCall, ContentPart, FunctionCall, JsonObject, MessageContent,
-    Model, TextChoice, TextRequest, TextResponse, Tool, ToolCall, Usage,
+    ChunkFunctionCall, ChunkToolCall, ContentPart, FunctionCall, JsonObject, MessageContent, Model,
+    TextChoice, TextRequest, TextResponse, Tool, ToolCall, Usage,
 };
 
 /// The API version every request pins; a client may override it with an extra header.
@@ -34,35 +34,74 @@ const MODELS_PAGE_SIZE: u32 = 1000;
 const MODELS_MAX_PAGES: usize = 20;
 
 /// `POST /v1/messages`.
-pub async fn chat(http: &reqwest::Client, call: &Call<'_>, req: &ChatRequest) -> Result<ChatResponse> {
+pub async fn chat(
+    http: &reqwest::Client,
+    call: &Call<'_>,
+    req: &ChatRequest,
+) -> Result<ChatResponse> {
     let body = to_messages_request(call.model, req)?;
     let body = Outgoing::new(call, body, &req.extra)?;
     let url = call.url("/messages");
-    let resp = http::post_json(http, call, &url, Auth::XApiKey, &fixed_headers(call), &body, parse_error)
-        .await?;
+    let resp = http::post_json(
+        http,
+        call,
+        &url,
+        Auth::XApiKey,
+        &fixed_headers(call),
+        &body,
+        parse_error,
+    )
+    .await?;
     let msg: wire::MessagesResponse = http::read_json(call, resp).await?;
     Ok(to_chat_response(msg, unix_now()))
 }
 
 /// `POST /v1/messages` with `stream: true`; resolves once Anthropic accepted the request.
-pub async fn chat_stream(http: &reqwest::Client, call: &Call<'_>, req: &ChatRequest) -> Result<ChatStream> {
+pub async fn chat_stream(
+    http: &reqwest::Client,
+    call: &Call<'_>,
+    req: &ChatRequest,
+) -> Result<ChatStream> {
     let mut body = to_messages_request(call.model, req)?;
     body.stream = Some(true);
     let body = Outgoing::new(call, body, &req.extra)?;
     let url = call.url("/messages");
-    let resp = http::post_json(http, call, &url, Auth::XApiKey, &fixed_headers(call), &body, parse_error)
-        .await?;
-    Ok(translate_events(call.provider, http::sse_events(call, resp)))
+    let resp = http::post_json(
+        http,
+        call,
+        &url,
+        Auth::XApiKey,
+        &fixed_headers(call),
+        &body,
+        parse_error,
+    )
+    .await?;
+    Ok(translate_events(
+        call.provider,
+        http::sse_events(call, resp),
+    ))
 }
 
 /// A text completion through the Messages API: the prompt becomes one user message and the
 /// answer's text the completion.
-pub async fn text(http: &reqwest::Client, call: &Call<'_>, req: &TextRequest) -> Result<TextResponse> {
+pub async fn text(
+    http: &reqwest::Client,
+    call: &Call<'_>,
+    req: &TextRequest,
+) -> Result<TextResponse> {
     let body = text_to_messages_request(call.model, req)?;
     let body = Outgoing::new(call, body, &req.extra)?;
     let url = call.url("/messages");
-    let resp = http::post_json(http, call, &url, Auth::XApiKey, &fixed_headers(call), &body, parse_error)
-        .await?;
+    let resp = http::post_json(
+        http,
+        call,
+        &url,
+        Auth::XApiKey,
+        &fixed_headers(call),
+        &body,
+        parse_error,
+    )
+    .await?;
     let msg: wire::MessagesResponse = http::read_json(call, resp).await?;
     Ok(to_text_response(msg, unix_now()))
 }
@@ -134,7 +173,11 @@ impl Outgoing {
         }
         let mut map = match serde_json::to_value(&body) {
             Ok(Value::Object(map)) => map,
-            Ok(_) => return Err(Error::Internal("request did not serialize to an object".into())),
+            Ok(_) => {
+                return Err(Error::Internal(
+                    "request did not serialize to an object".into(),
+                ))
+            }
             Err(e) => return Err(Error::Internal(e.to_string())),
         };
         for (k, v) in extra {
@@ -177,7 +220,9 @@ pub fn to_messages_request(model: &str, req: &ChatRequest) -> Result<wire::Messa
     }
 
     let tools = match &req.tools {
-        Some(tools) if !tools.is_empty() => Some(tools.iter().map(to_tool).collect::<Result<Vec<_>>>()?),
+        Some(tools) if !tools.is_empty() => {
+            Some(tools.iter().map(to_tool).collect::<Result<Vec<_>>>()?)
+        }
         _ => None,
     };
     let disable_parallel = (req.parallel_tool_calls == Some(false)).then_some(true);
@@ -207,7 +252,8 @@ pub fn to_messages_request(model: &str, req: &ChatRequest) -> Result<wire::Messa
         tools,
         tool_choice,
         metadata: user_id.map(|id| wire::Metadata { user_id: Some(id) }),
-        thinking: thinking_budget.map(|budget_tokens| wire::ThinkingConfig::Enabled { budget_tokens }),
+        thinking: thinking_budget
+            .map(|budget_tokens| wire::ThinkingConfig::Enabled { budget_tokens }),
         extra: JsonObject::new(),
     })
 }
@@ -230,7 +276,10 @@ pub fn text_to_messages_request(model: &str, req: &TextRequest) -> Result<wire::
         temperature: req.temperature,
         top_p: req.top_p,
         stop_sequences: stop_sequences(req.stop.as_ref())?,
-        metadata: req.user.clone().map(|id| wire::Metadata { user_id: Some(id) }),
+        metadata: req
+            .user
+            .clone()
+            .map(|id| wire::Metadata { user_id: Some(id) }),
         ..wire::MessagesRequest::default()
     })
 }
@@ -387,7 +436,11 @@ enum PartsAllowed {
 
 /// Content to blocks. Empty text is dropped: Anthropic rejects empty text blocks, and OpenAI
 /// clients send `""` next to tool calls.
-fn content_blocks(content: &MessageContent, i: usize, allowed: PartsAllowed) -> Result<Vec<wire::ContentBlock>> {
+fn content_blocks(
+    content: &MessageContent,
+    i: usize,
+    allowed: PartsAllowed,
+) -> Result<Vec<wire::ContentBlock>> {
     match content {
         MessageContent::Text(t) if t.is_empty() => Ok(Vec::new()),
         MessageContent::Text(t) => Ok(vec![text_block(t.clone(), None)]),
@@ -403,7 +456,11 @@ fn content_blocks(content: &MessageContent, i: usize, allowed: PartsAllowed) -> 
     }
 }
 
-fn part_block(part: &ContentPart, i: usize, allowed: PartsAllowed) -> Result<Option<wire::ContentBlock>> {
+fn part_block(
+    part: &ContentPart,
+    i: usize,
+    allowed: PartsAllowed,
+) -> Result<Option<wire::ContentBlock>> {
     // Bifrost lets clients put Anthropic's `cache_control` on OpenAI parts; keep it.
     let cache_control = part.extra.get("cache_control").cloned();
     match part.kind.as_str() {
@@ -412,7 +469,12 @@ fn part_block(part: &ContentPart, i: usize, allowed: PartsAllowed) -> Result<Opt
             let text = part
                 .text
                 .clone()
-                .or_else(|| part.extra.get("refusal").and_then(Value::as_str).map(str::to_owned))
+                .or_else(|| {
+                    part.extra
+                        .get("refusal")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned)
+                })
                 .unwrap_or_default();
             Ok((!text.is_empty()).then(|| text_block(text, cache_control)))
         }
@@ -423,22 +485,32 @@ fn part_block(part: &ContentPart, i: usize, allowed: PartsAllowed) -> Result<Opt
                 )));
             };
             let source = media_source(&image.url, i)?;
-            Ok(Some(wire::ContentBlock::Image { source, cache_control }))
+            Ok(Some(wire::ContentBlock::Image {
+                source,
+                cache_control,
+            }))
         }
         "file" if allowed == PartsAllowed::Media => {
             let file = part.extra.get("file");
-            let data = file.and_then(|f| f.get("file_data")).and_then(Value::as_str);
+            let data = file
+                .and_then(|f| f.get("file_data"))
+                .and_then(Value::as_str);
             let id = file.and_then(|f| f.get("file_id")).and_then(Value::as_str);
             let source = match (data, id) {
                 (Some(data), _) => media_source(data, i)?,
-                (None, Some(id)) => wire::Source::File { file_id: id.to_owned() },
+                (None, Some(id)) => wire::Source::File {
+                    file_id: id.to_owned(),
+                },
                 (None, None) => {
                     return Err(Error::BadRequest(format!(
                         "messages[{i}]: a file part needs file.file_data or file.file_id"
                     )))
                 }
             };
-            Ok(Some(wire::ContentBlock::Document { source, cache_control }))
+            Ok(Some(wire::ContentBlock::Document {
+                source,
+                cache_control,
+            }))
         }
         other => Err(Error::BadRequest(format!(
             "messages[{i}]: content part type {other:?} is not supported by Anthropic for this role"
@@ -462,7 +534,9 @@ fn media_source(url: &str, i: usize) -> Result<wire::Source> {
         });
     }
     if url.starts_with("https://") || url.starts_with("http://") {
-        return Ok(wire::Source::Url { url: url.to_owned() });
+        return Ok(wire::Source::Url {
+            url: url.to_owned(),
+        });
     }
     Err(Error::BadRequest(format!(
         "messages[{i}]: media URLs must be http(s) or data: URLs"
@@ -554,12 +628,16 @@ fn stop_sequences(stop: Option<&Value>) -> Result<Option<Vec<String>>> {
         Some(Value::Array(items)) => items
             .iter()
             .map(|v| {
-                v.as_str()
-                    .map(str::to_owned)
-                    .ok_or_else(|| Error::BadRequest("stop must be a string or an array of strings".into()))
+                v.as_str().map(str::to_owned).ok_or_else(|| {
+                    Error::BadRequest("stop must be a string or an array of strings".into())
+                })
             })
             .collect::<Result<Vec<_>>>()?,
-        Some(_) => return Err(Error::BadRequest("stop must be a string or an array of strings".into())),
+        Some(_) => {
+            return Err(Error::BadRequest(
+                "stop must be a string or an array of strings".into(),
+            ))
+        }
     };
     Ok((!seqs.is_empty()).then_some(seqs))
 }
@@ -584,7 +662,9 @@ fn thinking_budget(effort: Option<&str>) -> Result<Option<u32>> {
 /// schema. (Forcing a tool call would enforce it, but would turn the answer into a tool call the
 /// client did not ask for.)
 fn json_instruction(format: Option<&Value>) -> Result<Option<String>> {
-    let Some(format) = format else { return Ok(None) };
+    let Some(format) = format else {
+        return Ok(None);
+    };
     match format.get("type").and_then(Value::as_str) {
         None | Some("text") => Ok(None),
         Some("json_object") => Ok(Some(
@@ -674,7 +754,15 @@ pub fn to_text_response(msg: wire::MessagesResponse, created: u64) -> TextRespon
         .choices
         .into_iter()
         .next()
-        .map(|c| (c.message.content.map(|m| m.joined_text()).unwrap_or_default(), c.finish_reason))
+        .map(|c| {
+            (
+                c.message
+                    .content
+                    .map(|m| m.joined_text())
+                    .unwrap_or_default(),
+                c.finish_reason,
+            )
+        })
         .unwrap_or_default();
     TextResponse {
         id: chat.id,
@@ -829,18 +917,21 @@ impl StreamState {
                 self.cache_creation = message.usage.cache_creation_input_tokens.unwrap_or(0);
                 self.role_chunk()
             }
-            E::ContentBlockStart { index, content_block } => match content_block {
+            E::ContentBlockStart {
+                index,
+                content_block,
+            } => match content_block {
                 wire::ContentBlock::ToolUse { id, name, .. } => {
                     let tool_index = u32::try_from(self.tool_blocks.len()).unwrap_or(u32::MAX);
                     self.tool_blocks.push((index, tool_index));
                     Some(self.tool_chunk(tool_index, Some(id), Some(name), String::new()))
                 }
-                wire::ContentBlock::Text { text, .. } if !text.is_empty() => Some(self.delta_chunk(
-                    ChunkDelta {
+                wire::ContentBlock::Text { text, .. } if !text.is_empty() => {
+                    Some(self.delta_chunk(ChunkDelta {
                         content: Some(text),
                         ..ChunkDelta::default()
-                    },
-                )),
+                    }))
+                }
                 wire::ContentBlock::Thinking { thinking, .. } if !thinking.is_empty() => {
                     Some(self.delta_chunk(ChunkDelta {
                         reasoning_content: Some(thinking),
@@ -854,18 +945,21 @@ impl StreamState {
                     content: Some(text),
                     ..ChunkDelta::default()
                 })),
-                wire::BlockDelta::ThinkingDelta { thinking } => Some(self.delta_chunk(ChunkDelta {
-                    reasoning_content: Some(thinking),
-                    ..ChunkDelta::default()
-                })),
+                wire::BlockDelta::ThinkingDelta { thinking } => {
+                    Some(self.delta_chunk(ChunkDelta {
+                        reasoning_content: Some(thinking),
+                        ..ChunkDelta::default()
+                    }))
+                }
                 // Server tools stream their input too; only client tool_use blocks are tool
                 // calls for the client.
-                wire::BlockDelta::InputJsonDelta { partial_json } if !partial_json.is_empty() => self
-                    .tool_blocks
-                    .iter()
-                    .find(|(block, _)| *block == index)
-                    .map(|&(_, tool_index)| tool_index)
-                    .map(|tool_index| self.tool_chunk(tool_index, None, None, partial_json)),
+                wire::BlockDelta::InputJsonDelta { partial_json } if !partial_json.is_empty() => {
+                    self.tool_blocks
+                        .iter()
+                        .find(|(block, _)| *block == index)
+                        .map(|&(_, tool_index)| tool_index)
+                        .map(|tool_index| self.tool_chunk(tool_index, None, None, partial_json))
+                }
                 _ => None,
             },
             E::MessageDelta { delta, usage } => {
@@ -874,7 +968,8 @@ impl StreamState {
                     self.output_tokens = u.output_tokens.unwrap_or(self.output_tokens);
                     self.input_tokens = u.input_tokens.unwrap_or(self.input_tokens);
                     self.cache_read = u.cache_read_input_tokens.unwrap_or(self.cache_read);
-                    self.cache_creation = u.cache_creation_input_tokens.unwrap_or(self.cache_creation);
+                    self.cache_creation =
+                        u.cache_creation_input_tokens.unwrap_or(self.cache_creation);
                 }
                 match delta.stop_reason {
                     Some(reason) => {
@@ -894,7 +989,11 @@ impl StreamState {
             }
             E::Error { error } => {
                 // Anthropic signals overload with 529; other stream errors are server errors.
-                let status = if error.kind == "overloaded_error" { 529 } else { 500 };
+                let status = if error.kind == "overloaded_error" {
+                    529
+                } else {
+                    500
+                };
                 return Err(Error::Upstream(Box::new(UpstreamError {
                     provider: self.provider.clone(),
                     status,
@@ -932,7 +1031,13 @@ impl StreamState {
         }))
     }
 
-    fn tool_chunk(&self, index: u32, id: Option<String>, name: Option<String>, arguments: String) -> ChatChunk {
+    fn tool_chunk(
+        &self,
+        index: u32,
+        id: Option<String>,
+        name: Option<String>,
+        arguments: String,
+    ) -> ChatChunk {
         let kind = id.as_ref().map(|_| "function".to_owned());
         self.delta_chunk(ChunkDelta {
             tool_calls: Some(vec![ChunkToolCall {
@@ -1024,7 +1129,12 @@ fn parse_rfc3339(s: &str) -> Option<u64> {
     }
     let (year, month, day) = (num(0, 4)?, num(5, 7)?, num(8, 10)?);
     let (hour, minute, second) = (num(11, 13)?, num(14, 16)?, num(17, 19)?);
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 {
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
         return None;
     }
     let mut rest = s.get(19..)?;
@@ -1086,7 +1196,10 @@ mod tests {
     }
 
     fn translate(body: Value) -> Value {
-        serde_json::to_value(to_messages_request("claude-sonnet-4-20250514", &chat_req(body)).unwrap()).unwrap()
+        serde_json::to_value(
+            to_messages_request("claude-sonnet-4-20250514", &chat_req(body)).unwrap(),
+        )
+        .unwrap()
     }
 
     fn translate_err(body: Value) -> String {
@@ -1238,17 +1351,20 @@ mod tests {
             ]}
         ]}));
         assert!(msg.contains("call_arr") && msg.contains("object"), "{msg}");
-        let msg = translate_err(json!({"model": "m", "messages": [{"role": "tool", "content": "x"}]}));
+        let msg =
+            translate_err(json!({"model": "m", "messages": [{"role": "tool", "content": "x"}]}));
         assert!(msg.contains("tool_call_id"), "{msg}");
     }
 
     #[test]
     fn images_become_base64_or_url_sources() {
-        let out = translate(json!({"model": "m", "messages": [{"role": "user", "content": [
-            {"type": "text", "text": "Compare"},
-            {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}},
-            {"type": "image_url", "image_url": {"url": "https://example.com/cat.jpg", "detail": "high"}}
-        ]}]}));
+        let out = translate(
+            json!({"model": "m", "messages": [{"role": "user", "content": [
+                {"type": "text", "text": "Compare"},
+                {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}},
+                {"type": "image_url", "image_url": {"url": "https://example.com/cat.jpg", "detail": "high"}}
+            ]}]}),
+        );
         assert_eq!(
             out["messages"][0]["content"],
             json!([
@@ -1257,13 +1373,17 @@ mod tests {
                 {"type": "image", "source": {"type": "url", "url": "https://example.com/cat.jpg"}}
             ])
         );
-        let msg = translate_err(json!({"model": "m", "messages": [{"role": "user", "content": [
-            {"type": "image_url", "image_url": {"url": "data:image/png,rawbytes"}}
-        ]}]}));
+        let msg = translate_err(
+            json!({"model": "m", "messages": [{"role": "user", "content": [
+                {"type": "image_url", "image_url": {"url": "data:image/png,rawbytes"}}
+            ]}]}),
+        );
         assert!(msg.contains("base64"), "{msg}");
-        let msg = translate_err(json!({"model": "m", "messages": [{"role": "user", "content": [
-            {"type": "input_audio", "input_audio": {"data": "AA", "format": "wav"}}
-        ]}]}));
+        let msg = translate_err(
+            json!({"model": "m", "messages": [{"role": "user", "content": [
+                {"type": "input_audio", "input_audio": {"data": "AA", "format": "wav"}}
+            ]}]}),
+        );
         assert!(msg.contains("input_audio"), "{msg}");
     }
 
@@ -1281,14 +1401,20 @@ mod tests {
         assert_eq!(choice(json!("required"), None), json!({"type": "any"}));
         assert_eq!(choice(json!("none"), None), json!({"type": "none"}));
         assert_eq!(
-            choice(json!({"type": "function", "function": {"name": "get_weather"}}), None),
+            choice(
+                json!({"type": "function", "function": {"name": "get_weather"}}),
+                None
+            ),
             json!({"type": "tool", "name": "get_weather"})
         );
         assert_eq!(
             choice(json!("required"), Some(false)),
             json!({"type": "any", "disable_parallel_tool_use": true})
         );
-        assert_eq!(choice(Value::Null, Some(false)), json!({"type": "auto", "disable_parallel_tool_use": true}));
+        assert_eq!(
+            choice(Value::Null, Some(false)),
+            json!({"type": "auto", "disable_parallel_tool_use": true})
+        );
         assert_eq!(choice(Value::Null, Some(true)), Value::Null);
         let msg = translate_err(json!({"model": "m", "messages": [], "tool_choice": "sometimes"}));
         assert!(msg.contains("tool_choice"), "{msg}");
@@ -1296,11 +1422,13 @@ mod tests {
 
     #[test]
     fn tools_keep_schema_and_get_a_default_one() {
-        let out = translate(json!({"model": "m", "messages": [{"role": "user", "content": "x"}], "tools": [
-            {"type": "function", "function": {"name": "get_weather", "description": "Weather now",
-                "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}},
-            {"type": "function", "function": {"name": "now"}}
-        ]}));
+        let out = translate(
+            json!({"model": "m", "messages": [{"role": "user", "content": "x"}], "tools": [
+                {"type": "function", "function": {"name": "get_weather", "description": "Weather now",
+                    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}},
+                {"type": "function", "function": {"name": "now"}}
+            ]}),
+        );
         assert_eq!(
             out["tools"],
             json!([
@@ -1313,20 +1441,29 @@ mod tests {
 
     #[test]
     fn stop_sequences_max_tokens_sampling_and_user() {
-        let out = translate(json!({"model": "m", "messages": [{"role": "user", "content": "x"}],
-            "stop": "END", "temperature": 0.3, "top_p": 0.9, "user": "u-42", "seed": 7, "presence_penalty": 1.0}));
+        let out = translate(
+            json!({"model": "m", "messages": [{"role": "user", "content": "x"}],
+            "stop": "END", "temperature": 0.3, "top_p": 0.9, "user": "u-42", "seed": 7, "presence_penalty": 1.0}),
+        );
         assert_eq!(out["stop_sequences"], json!(["END"]));
         assert_eq!(out["max_tokens"], DEFAULT_MAX_TOKENS);
         assert_eq!(out["temperature"], 0.3);
         assert_eq!(out["top_p"], 0.9);
         assert_eq!(out["metadata"], json!({"user_id": "u-42"}));
         assert!(out.get("seed").is_none() && out.get("presence_penalty").is_none());
-        assert!(out.get("thinking").is_none() && out.get("tools").is_none() && out.get("stream").is_none());
+        assert!(
+            out.get("thinking").is_none()
+                && out.get("tools").is_none()
+                && out.get("stream").is_none()
+        );
 
-        let out = translate(json!({"model": "m", "messages": [], "stop": ["a", "b"], "max_tokens": 100}));
+        let out =
+            translate(json!({"model": "m", "messages": [], "stop": ["a", "b"], "max_tokens": 100}));
         assert_eq!(out["stop_sequences"], json!(["a", "b"]));
         assert_eq!(out["max_tokens"], 100);
-        let out = translate(json!({"model": "m", "messages": [], "max_tokens": 100, "max_completion_tokens": 300}));
+        let out = translate(
+            json!({"model": "m", "messages": [], "max_tokens": 100, "max_completion_tokens": 300}),
+        );
         assert_eq!(out["max_tokens"], 300);
         let msg = translate_err(json!({"model": "m", "messages": [], "stop": [1]}));
         assert!(msg.contains("stop"), "{msg}");
@@ -1335,22 +1472,37 @@ mod tests {
     #[test]
     fn reasoning_effort_enables_thinking_within_max_tokens() {
         let out = translate(json!({"model": "m", "messages": [], "reasoning_effort": "medium"}));
-        assert_eq!(out["thinking"], json!({"type": "enabled", "budget_tokens": 4096}));
+        assert_eq!(
+            out["thinking"],
+            json!({"type": "enabled", "budget_tokens": 4096})
+        );
         assert!(out["max_tokens"].as_u64().unwrap() > 4096);
-        let out = translate(json!({"model": "m", "messages": [], "reasoning_effort": "high", "max_tokens": 32000}));
+        let out = translate(
+            json!({"model": "m", "messages": [], "reasoning_effort": "high", "max_tokens": 32000}),
+        );
         assert_eq!(out["thinking"]["budget_tokens"], 16384);
         assert_eq!(out["max_tokens"], 32000);
-        let out = translate(json!({"model": "m", "messages": [], "reasoning_effort": "low", "max_tokens": 500}));
+        let out = translate(
+            json!({"model": "m", "messages": [], "reasoning_effort": "low", "max_tokens": 500}),
+        );
         assert_eq!(out["thinking"]["budget_tokens"], 1024);
         assert_eq!(out["max_tokens"], 1524);
-        assert!(translate_err(json!({"model": "m", "messages": [], "reasoning_effort": "max"})).contains("reasoning_effort"));
+        assert!(
+            translate_err(json!({"model": "m", "messages": [], "reasoning_effort": "max"}))
+                .contains("reasoning_effort")
+        );
     }
 
     #[test]
     fn response_format_adds_a_json_instruction_to_the_system_prompt() {
-        let out = translate(json!({"model": "m", "messages": [{"role": "user", "content": "x"}],
-            "response_format": {"type": "json_object"}}));
-        assert!(out["system"].as_str().unwrap().contains("JSON object"), "{out}");
+        let out = translate(
+            json!({"model": "m", "messages": [{"role": "user", "content": "x"}],
+            "response_format": {"type": "json_object"}}),
+        );
+        assert!(
+            out["system"].as_str().unwrap().contains("JSON object"),
+            "{out}"
+        );
 
         let out = translate(json!({"model": "m", "messages": [
             {"role": "system", "content": "You extract data."}, {"role": "user", "content": "x"}],
@@ -1358,16 +1510,22 @@ mod tests {
         let system = out["system"].as_array().unwrap();
         assert_eq!(system[0]["text"], "You extract data.");
         let instruction = system[1]["text"].as_str().unwrap();
-        assert!(instruction.contains(r#""age":{"type":"integer"}"#), "{instruction}");
+        assert!(
+            instruction.contains(r#""age":{"type":"integer"}"#),
+            "{instruction}"
+        );
 
-        let out = translate(json!({"model": "m", "messages": [], "response_format": {"type": "text"}}));
+        let out =
+            translate(json!({"model": "m", "messages": [], "response_format": {"type": "text"}}));
         assert!(out.get("system").is_none());
     }
 
     #[test]
     fn extra_fields_pass_through_only_when_asked_and_never_override() {
         let key = secret();
-        let req = chat_req(json!({"model": "m", "messages": [{"role": "user", "content": "x"}], "top_k": 5, "max_tokens": 9}));
+        let req = chat_req(
+            json!({"model": "m", "messages": [{"role": "user", "content": "x"}], "top_k": 5, "max_tokens": 9}),
+        );
         let mut extra = req.extra.clone();
         extra.insert("max_tokens".into(), json!(1));
         let body = |passthrough: bool| {
@@ -1385,11 +1543,18 @@ mod tests {
     fn text_requests_become_one_user_message() {
         let req: TextRequest = serde_json::from_value(json!({"model": "anthropic/claude", "prompt": ["Once upon"], "max_tokens": 20, "stop": "\n"})).unwrap();
         let out = serde_json::to_value(text_to_messages_request("claude", &req).unwrap()).unwrap();
-        assert_eq!(out["messages"], json!([{"role": "user", "content": "Once upon"}]));
+        assert_eq!(
+            out["messages"],
+            json!([{"role": "user", "content": "Once upon"}])
+        );
         assert_eq!(out["max_tokens"], 20);
         assert_eq!(out["stop_sequences"], json!(["\n"]));
-        let req: TextRequest = serde_json::from_value(json!({"model": "m", "prompt": ["a", "b"]})).unwrap();
-        assert!(matches!(text_to_messages_request("claude", &req), Err(Error::BadRequest(_))));
+        let req: TextRequest =
+            serde_json::from_value(json!({"model": "m", "prompt": ["a", "b"]})).unwrap();
+        assert!(matches!(
+            text_to_messages_request("claude", &req),
+            Err(Error::BadRequest(_))
+        ));
     }
 
     // --- response translation --------------------------------------------------------------
@@ -1408,14 +1573,20 @@ mod tests {
         assert_eq!(r.model, "claude-sonnet-4-20250514");
         let choice = &r.choices[0];
         assert_eq!(choice.message.role, "assistant");
-        assert_eq!(choice.message.content, Some(MessageContent::Text("Hello, world".into())));
+        assert_eq!(
+            choice.message.content,
+            Some(MessageContent::Text("Hello, world".into()))
+        );
         assert_eq!(choice.message.tool_calls, None);
         assert_eq!(choice.finish_reason.as_deref(), Some("stop"));
         let usage = r.usage.unwrap();
         assert_eq!(usage.prompt_tokens, 2112);
         assert_eq!(usage.completion_tokens, 6);
         assert_eq!(usage.total_tokens, 2118);
-        assert_eq!(usage.prompt_tokens_details, Some(json!({"cached_tokens": 2000})));
+        assert_eq!(
+            usage.prompt_tokens_details,
+            Some(json!({"cached_tokens": 2000}))
+        );
     }
 
     #[test]
@@ -1433,9 +1604,15 @@ mod tests {
         assert_eq!(calls[0].id, "toolu_01A09q90qw90lq917835lq9");
         assert_eq!(calls[0].kind, "function");
         assert_eq!(calls[0].function.name, "get_weather");
-        assert_eq!(calls[0].function.arguments, r#"{"location":"San Francisco, CA","unit":"celsius"}"#);
+        assert_eq!(
+            calls[0].function.arguments,
+            r#"{"location":"San Francisco, CA","unit":"celsius"}"#
+        );
         assert_eq!(r.choices[0].finish_reason.as_deref(), Some("tool_calls"));
-        assert_eq!(r.usage.unwrap().prompt_tokens_details, Some(json!({"cached_tokens": 0})));
+        assert_eq!(
+            r.usage.unwrap().prompt_tokens_details,
+            Some(json!({"cached_tokens": 0}))
+        );
     }
 
     #[test]
@@ -1450,7 +1627,10 @@ mod tests {
                 "stop_reason":"end_turn","usage":{"input_tokens":10,"output_tokens":30}}"#,
         );
         let msg = &r.choices[0].message;
-        assert_eq!(msg.reasoning_content.as_deref(), Some("Let me add 2 and 2."));
+        assert_eq!(
+            msg.reasoning_content.as_deref(),
+            Some("Let me add 2 and 2.")
+        );
         assert_eq!(msg.content, Some(MessageContent::Text("4".into())));
     }
 
@@ -1497,8 +1677,15 @@ mod tests {
         assert_eq!(e.error_type.as_deref(), Some("invalid_request_error"));
         assert_eq!(e.message, "max_tokens: Field required");
 
-        let e = parse_error("anthropic", 529, br#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#);
-        assert_eq!((e.status, e.error_type.as_deref()), (529, Some("overloaded_error")));
+        let e = parse_error(
+            "anthropic",
+            529,
+            br#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#,
+        );
+        assert_eq!(
+            (e.status, e.error_type.as_deref()),
+            (529, Some("overloaded_error"))
+        );
 
         let e = parse_error("anthropic", 502, b"<html>Bad Gateway</html>");
         assert_eq!(e.message, "<html>Bad Gateway</html>");
@@ -1510,18 +1697,51 @@ mod tests {
     // --- streaming -------------------------------------------------------------------------
 
     const TOOL_STREAM: &[(&str, &str)] = &[
-        ("message_start", r#"{"type":"message_start","message":{"id":"msg_014p7gG3wDgGV9EUtLvnow3U","type":"message","role":"assistant","model":"claude-sonnet-4-20250514","stop_sequence":null,"usage":{"input_tokens":472,"output_tokens":2},"content":[],"stop_reason":null}}"#),
-        ("content_block_start", r#"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#),
+        (
+            "message_start",
+            r#"{"type":"message_start","message":{"id":"msg_014p7gG3wDgGV9EUtLvnow3U","type":"message","role":"assistant","model":"claude-sonnet-4-20250514","stop_sequence":null,"usage":{"input_tokens":472,"output_tokens":2},"content":[],"stop_reason":null}}"#,
+        ),
+        (
+            "content_block_start",
+            r#"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#,
+        ),
         ("ping", r#"{"type": "ping"}"#),
-        ("content_block_delta", r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Okay"}}"#),
-        ("content_block_delta", r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":", let's check the weather for San Francisco, CA:"}}"#),
-        ("content_block_stop", r#"{"type":"content_block_stop","index":0}"#),
-        ("content_block_start", r#"{"type":"content_block_start","index":1,"content_block":{"type":"tool_use","id":"toolu_01T1x1fJ34qAmk2tNTrN7Up6","name":"get_weather","input":{}}}"#),
-        ("content_block_delta", r#"{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":""}}"#),
-        ("content_block_delta", r#"{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\"location\":"}}"#),
-        ("content_block_delta", r#"{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":" \"San Francisco, CA\", \"unit\": \"fahrenheit\"}"}}"#),
-        ("content_block_stop", r#"{"type":"content_block_stop","index":1}"#),
-        ("message_delta", r#"{"type":"message_delta","delta":{"stop_reason":"tool_use","stop_sequence":null},"usage":{"output_tokens":89}}"#),
+        (
+            "content_block_delta",
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Okay"}}"#,
+        ),
+        (
+            "content_block_delta",
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":", let's check the weather for San Francisco, CA:"}}"#,
+        ),
+        (
+            "content_block_stop",
+            r#"{"type":"content_block_stop","index":0}"#,
+        ),
+        (
+            "content_block_start",
+            r#"{"type":"content_block_start","index":1,"content_block":{"type":"tool_use","id":"toolu_01T1x1fJ34qAmk2tNTrN7Up6","name":"get_weather","input":{}}}"#,
+        ),
+        (
+            "content_block_delta",
+            r#"{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":""}}"#,
+        ),
+        (
+            "content_block_delta",
+            r#"{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\"location\":"}}"#,
+        ),
+        (
+            "content_block_delta",
+            r#"{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":" \"San Francisco, CA\", \"unit\": \"fahrenheit\"}"}}"#,
+        ),
+        (
+            "content_block_stop",
+            r#"{"type":"content_block_stop","index":1}"#,
+        ),
+        (
+            "message_delta",
+            r#"{"type":"message_delta","delta":{"stop_reason":"tool_use","stop_sequence":null},"usage":{"output_tokens":89}}"#,
+        ),
         ("message_stop", r#"{"type":"message_stop"}"#),
     ];
 
@@ -1542,14 +1762,20 @@ mod tests {
         let delta = |i: usize| &chunks[i].choices[0].delta;
         assert_eq!(delta(0).role.as_deref(), Some("assistant"));
         assert_eq!(delta(1).content.as_deref(), Some("Okay"));
-        assert_eq!(delta(2).content.as_deref(), Some(", let's check the weather for San Francisco, CA:"));
+        assert_eq!(
+            delta(2).content.as_deref(),
+            Some(", let's check the weather for San Francisco, CA:")
+        );
         assert_eq!(
             delta(3).tool_calls,
             Some(vec![ChunkToolCall {
                 index: 0,
                 id: Some("toolu_01T1x1fJ34qAmk2tNTrN7Up6".into()),
                 kind: Some("function".into()),
-                function: Some(ChunkFunctionCall { name: Some("get_weather".into()), arguments: Some(String::new()) }),
+                function: Some(ChunkFunctionCall {
+                    name: Some("get_weather".into()),
+                    arguments: Some(String::new())
+                }),
             }])
         );
         let args: String = [4, 5]
@@ -1564,36 +1790,101 @@ mod tests {
             serde_json::from_str::<Value>(&args).unwrap(),
             json!({"location": "San Francisco, CA", "unit": "fahrenheit"})
         );
-        assert_eq!(chunks[6].choices[0].finish_reason.as_deref(), Some("tool_calls"));
+        assert_eq!(
+            chunks[6].choices[0].finish_reason.as_deref(),
+            Some("tool_calls")
+        );
         assert!(chunks[7].choices.is_empty());
         let usage = chunks[7].usage.as_ref().unwrap();
-        assert_eq!((usage.prompt_tokens, usage.completion_tokens, usage.total_tokens), (472, 89, 561));
+        assert_eq!(
+            (
+                usage.prompt_tokens,
+                usage.completion_tokens,
+                usage.total_tokens
+            ),
+            (472, 89, 561)
+        );
         assert!(chunks[..7].iter().all(|c| c.usage.is_none()));
     }
 
     #[tokio::test]
     async fn stream_thinking_and_tool_indexes_count_only_tool_use_blocks() {
         let body = sse_body(&[
-            ("message_start", r#"{"type":"message_start","message":{"id":"msg_t","type":"message","role":"assistant","model":"claude-opus-4-20250514","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":20,"cache_read_input_tokens":1000,"cache_creation_input_tokens":0,"output_tokens":1}}}"#),
-            ("content_block_start", r#"{"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":"","signature":""}}"#),
-            ("content_block_delta", r#"{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"Two cities, two calls."}}"#),
-            ("content_block_delta", r#"{"type":"content_block_delta","index":0,"delta":{"type":"signature_delta","signature":"EqQBCgIYAhIM"}}"#),
-            ("content_block_stop", r#"{"type":"content_block_stop","index":0}"#),
-            ("content_block_start", r#"{"type":"content_block_start","index":1,"content_block":{"type":"server_tool_use","id":"srvtoolu_1","name":"web_search","input":{}}}"#),
-            ("content_block_delta", r#"{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\"query\":\"x\"}"}}"#),
-            ("content_block_stop", r#"{"type":"content_block_stop","index":1}"#),
-            ("some_future_event", r#"{"type":"some_future_event","payload":{"a":1}}"#),
-            ("content_block_start", r#"{"type":"content_block_start","index":2,"content_block":{"type":"tool_use","id":"toolu_a","name":"get_weather","input":{}}}"#),
-            ("content_block_delta", r#"{"type":"content_block_delta","index":2,"delta":{"type":"input_json_delta","partial_json":"{\"city\":\"Paris\"}"}}"#),
-            ("content_block_stop", r#"{"type":"content_block_stop","index":2}"#),
-            ("content_block_start", r#"{"type":"content_block_start","index":3,"content_block":{"type":"tool_use","id":"toolu_b","name":"get_weather","input":{}}}"#),
-            ("content_block_delta", r#"{"type":"content_block_delta","index":3,"delta":{"type":"input_json_delta","partial_json":"{\"city\":\"Rome\"}"}}"#),
-            ("content_block_stop", r#"{"type":"content_block_stop","index":3}"#),
-            ("message_delta", r#"{"type":"message_delta","delta":{"stop_reason":"tool_use","stop_sequence":null},"usage":{"output_tokens":120}}"#),
+            (
+                "message_start",
+                r#"{"type":"message_start","message":{"id":"msg_t","type":"message","role":"assistant","model":"claude-opus-4-20250514","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":20,"cache_read_input_tokens":1000,"cache_creation_input_tokens":0,"output_tokens":1}}}"#,
+            ),
+            (
+                "content_block_start",
+                r#"{"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":"","signature":""}}"#,
+            ),
+            (
+                "content_block_delta",
+                r#"{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"Two cities, two calls."}}"#,
+            ),
+            (
+                "content_block_delta",
+                r#"{"type":"content_block_delta","index":0,"delta":{"type":"signature_delta","signature":"EqQBCgIYAhIM"}}"#,
+            ),
+            (
+                "content_block_stop",
+                r#"{"type":"content_block_stop","index":0}"#,
+            ),
+            (
+                "content_block_start",
+                r#"{"type":"content_block_start","index":1,"content_block":{"type":"server_tool_use","id":"srvtoolu_1","name":"web_search","input":{}}}"#,
+            ),
+            (
+                "content_block_delta",
+                r#"{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\"query\":\"x\"}"}}"#,
+            ),
+            (
+                "content_block_stop",
+                r#"{"type":"content_block_stop","index":1}"#,
+            ),
+            (
+                "some_future_event",
+                r#"{"type":"some_future_event","payload":{"a":1}}"#,
+            ),
+            (
+                "content_block_start",
+                r#"{"type":"content_block_start","index":2,"content_block":{"type":"tool_use","id":"toolu_a","name":"get_weather","input":{}}}"#,
+            ),
+            (
+                "content_block_delta",
+                r#"{"type":"content_block_delta","index":2,"delta":{"type":"input_json_delta","partial_json":"{\"city\":\"Paris\"}"}}"#,
+            ),
+            (
+                "content_block_stop",
+                r#"{"type":"content_block_stop","index":2}"#,
+            ),
+            (
+                "content_block_start",
+                r#"{"type":"content_block_start","index":3,"content_block":{"type":"tool_use","id":"toolu_b","name":"get_weather","input":{}}}"#,
+            ),
+            (
+                "content_block_delta",
+                r#"{"type":"content_block_delta","index":3,"delta":{"type":"input_json_delta","partial_json":"{\"city\":\"Rome\"}"}}"#,
+            ),
+            (
+                "content_block_stop",
+                r#"{"type":"content_block_stop","index":3}"#,
+            ),
+            (
+                "message_delta",
+                r#"{"type":"message_delta","delta":{"stop_reason":"tool_use","stop_sequence":null},"usage":{"output_tokens":120}}"#,
+            ),
             ("message_stop", r#"{"type":"message_stop"}"#),
         ]);
-        let chunks: Vec<ChatChunk> = run_stream(&body).await.into_iter().collect::<Result<_>>().unwrap();
-        let reasoning: Vec<_> = chunks.iter().filter_map(|c| c.choices.first()?.delta.reasoning_content.clone()).collect();
+        let chunks: Vec<ChatChunk> = run_stream(&body)
+            .await
+            .into_iter()
+            .collect::<Result<_>>()
+            .unwrap();
+        let reasoning: Vec<_> = chunks
+            .iter()
+            .filter_map(|c| c.choices.first()?.delta.reasoning_content.clone())
+            .collect();
         assert_eq!(reasoning, vec!["Two cities, two calls."]);
         let calls: Vec<ChunkToolCall> = chunks
             .iter()
@@ -1603,14 +1894,26 @@ mod tests {
         // The server tool's input is not a client tool call; the two tool_use blocks (Anthropic
         // indexes 2 and 3) are OpenAI calls 0 and 1.
         assert_eq!(calls.len(), 4, "{calls:#?}");
-        assert_eq!((calls[0].index, calls[0].id.as_deref()), (0, Some("toolu_a")));
+        assert_eq!(
+            (calls[0].index, calls[0].id.as_deref()),
+            (0, Some("toolu_a"))
+        );
         assert_eq!(calls[1].index, 0);
-        assert_eq!(calls[1].function.as_ref().unwrap().arguments.as_deref(), Some(r#"{"city":"Paris"}"#));
-        assert_eq!((calls[2].index, calls[2].id.as_deref()), (1, Some("toolu_b")));
+        assert_eq!(
+            calls[1].function.as_ref().unwrap().arguments.as_deref(),
+            Some(r#"{"city":"Paris"}"#)
+        );
+        assert_eq!(
+            (calls[2].index, calls[2].id.as_deref()),
+            (1, Some("toolu_b"))
+        );
         assert_eq!(calls[3].index, 1);
         let usage = chunks.last().unwrap().usage.clone().unwrap();
         assert_eq!((usage.prompt_tokens, usage.completion_tokens), (1020, 120));
-        assert_eq!(usage.prompt_tokens_details, Some(json!({"cached_tokens": 1000})));
+        assert_eq!(
+            usage.prompt_tokens_details,
+            Some(json!({"cached_tokens": 1000}))
+        );
     }
 
     #[tokio::test]
@@ -1619,12 +1922,21 @@ mod tests {
             TOOL_STREAM[0],
             TOOL_STREAM[1],
             TOOL_STREAM[3],
-            ("error", r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#),
+            (
+                "error",
+                r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#,
+            ),
             TOOL_STREAM[4],
         ]);
         let items = run_stream(&body).await;
         assert_eq!(items.len(), 3, "{items:#?}");
-        assert_eq!(items[1].as_ref().unwrap().choices[0].delta.content.as_deref(), Some("Okay"));
+        assert_eq!(
+            items[1].as_ref().unwrap().choices[0]
+                .delta
+                .content
+                .as_deref(),
+            Some("Okay")
+        );
         match &items[2] {
             Err(Error::Upstream(e)) => {
                 assert_eq!(e.status, 529);
@@ -1636,10 +1948,16 @@ mod tests {
 
         let body = sse_body(&[
             TOOL_STREAM[0],
-            ("error", r#"{"type":"error","error":{"type":"api_error","message":"Internal server error"}}"#),
+            (
+                "error",
+                r#"{"type":"error","error":{"type":"api_error","message":"Internal server error"}}"#,
+            ),
         ]);
         match run_stream(&body).await.pop() {
-            Some(Err(Error::Upstream(e))) => assert_eq!((e.status, e.error_type.as_deref()), (500, Some("api_error"))),
+            Some(Err(Error::Upstream(e))) => assert_eq!(
+                (e.status, e.error_type.as_deref()),
+                (500, Some("api_error"))
+            ),
             other => panic!("expected an upstream error, got {other:?}"),
         }
     }
@@ -1648,24 +1966,49 @@ mod tests {
     async fn truncated_stream_is_an_error_not_a_short_answer() {
         let items = run_stream(&sse_body(&TOOL_STREAM[..5])).await;
         assert!(items[..items.len() - 1].iter().all(Result::is_ok));
-        assert!(matches!(items.last(), Some(Err(Error::BadUpstreamResponse { .. }))), "{items:#?}");
+        assert!(
+            matches!(items.last(), Some(Err(Error::BadUpstreamResponse { .. }))),
+            "{items:#?}"
+        );
         // A malformed event is an error too.
         let items = run_stream("event: message_start\ndata: {not json\n\n").await;
-        assert!(matches!(items.as_slice(), [Err(Error::BadUpstreamResponse { .. })]), "{items:#?}");
+        assert!(
+            matches!(items.as_slice(), [Err(Error::BadUpstreamResponse { .. })]),
+            "{items:#?}"
+        );
     }
 
     #[tokio::test]
     async fn stream_yields_chunks_before_the_upstream_finishes() {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Result<SseEvent>>();
-        let events = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|e| (e, rx)) });
+        let events =
+            futures_util::stream::unfold(
+                rx,
+                |mut rx| async move { rx.recv().await.map(|e| (e, rx)) },
+            );
         let mut stream = translate_events("anthropic", events);
-        let event = |(name, data): (&str, &str)| Ok(SseEvent { event: name.into(), data: data.into() });
+        let event = |(name, data): (&str, &str)| {
+            Ok(SseEvent {
+                event: name.into(),
+                data: data.into(),
+            })
+        };
         tx.send(event(TOOL_STREAM[0])).unwrap();
-        let first = tokio::time::timeout(Duration::from_secs(2), stream.next()).await.expect("first chunk is not lazy");
-        assert_eq!(first.unwrap().unwrap().choices[0].delta.role.as_deref(), Some("assistant"));
+        let first = tokio::time::timeout(Duration::from_secs(2), stream.next())
+            .await
+            .expect("first chunk is not lazy");
+        assert_eq!(
+            first.unwrap().unwrap().choices[0].delta.role.as_deref(),
+            Some("assistant")
+        );
         tx.send(event(TOOL_STREAM[3])).unwrap();
-        let second = tokio::time::timeout(Duration::from_secs(2), stream.next()).await.expect("second chunk is not lazy");
-        assert_eq!(second.unwrap().unwrap().choices[0].delta.content.as_deref(), Some("Okay"));
+        let second = tokio::time::timeout(Duration::from_secs(2), stream.next())
+            .await
+            .expect("second chunk is not lazy");
+        assert_eq!(
+            second.unwrap().unwrap().choices[0].delta.content.as_deref(),
+            Some("Okay")
+        );
     }
 
     // --- HTTP, against a local fake of the API ---------------------------------------------
@@ -1689,9 +2032,14 @@ mod tests {
         let base = serve(router).await;
         let key = secret();
         let c = call(&base, &key, false);
-        let req = chat_req(json!({"model": "anthropic/claude-sonnet-4-20250514", "messages": [{"role": "user", "content": "Hello"}], "custom": 1}));
+        let req = chat_req(
+            json!({"model": "anthropic/claude-sonnet-4-20250514", "messages": [{"role": "user", "content": "Hello"}], "custom": 1}),
+        );
         let resp = chat(&reqwest::Client::new(), &c, &req).await.unwrap();
-        assert_eq!(resp.choices[0].message.content, Some(MessageContent::Text("Hi!".into())));
+        assert_eq!(
+            resp.choices[0].message.content,
+            Some(MessageContent::Text("Hi!".into()))
+        );
         assert_eq!(resp.usage.unwrap().total_tokens, 12);
         let (headers, body) = seen.lock().unwrap().take().unwrap();
         assert_eq!(headers["x-api-key"], "sk-ant-test");
@@ -1723,12 +2071,24 @@ mod tests {
         let key = secret();
         let c = call(&base, &key, false);
         let http = reqwest::Client::new();
-        let req = chat_req(json!({"model": "m", "messages": [{"role": "user", "content": "weather?"}]}));
-        let chunks: Vec<ChatChunk> = chat_stream(&http, &c, &req).await.unwrap().collect::<Vec<_>>().await.into_iter().collect::<Result<_>>().unwrap();
+        let req =
+            chat_req(json!({"model": "m", "messages": [{"role": "user", "content": "weather?"}]}));
+        let chunks: Vec<ChatChunk> = chat_stream(&http, &c, &req)
+            .await
+            .unwrap()
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .collect::<Result<_>>()
+            .unwrap();
         assert_eq!(chunks.len(), 8);
-        assert_eq!(chunks[6].choices[0].finish_reason.as_deref(), Some("tool_calls"));
+        assert_eq!(
+            chunks[6].choices[0].finish_reason.as_deref(),
+            Some("tool_calls")
+        );
 
-        let req = chat_req(json!({"model": "m", "messages": [{"role": "user", "content": "fail"}]}));
+        let req =
+            chat_req(json!({"model": "m", "messages": [{"role": "user", "content": "fail"}]}));
         match chat_stream(&http, &c, &req).await {
             Err(Error::Upstream(e)) => {
                 assert_eq!(e.status, 429);
@@ -1760,22 +2120,42 @@ mod tests {
         );
         let base = serve(router).await;
         let key = secret();
-        let models = list_models(&reqwest::Client::new(), &call(&base, &key, false)).await.unwrap();
+        let models = list_models(&reqwest::Client::new(), &call(&base, &key, false))
+            .await
+            .unwrap();
         let ids: Vec<_> = models.iter().map(|m| m.id.as_str()).collect();
         assert_eq!(ids, ["claude-sonnet-4-20250514", "claude-3-haiku-20240307"]);
         assert_eq!(models[0].created, 1_747_872_000);
         assert_eq!(models[1].created, 1_709_811_000);
-        assert!(models.iter().all(|m| m.owned_by == "anthropic" && m.object == "model"));
+        assert!(models
+            .iter()
+            .all(|m| m.owned_by == "anthropic" && m.object == "model"));
     }
 
     #[test]
     fn rfc3339_timestamps_parse_to_unix_seconds() {
         assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(0));
         assert_eq!(parse_rfc3339("2000-02-29T12:00:00Z"), Some(951_825_600));
-        assert_eq!(parse_rfc3339("2025-02-19T00:00:00.123456Z"), Some(1_739_923_200));
-        assert_eq!(parse_rfc3339("2025-02-19T02:00:00+02:00"), Some(1_739_923_200));
-        assert_eq!(parse_rfc3339("2025-02-18T19:00:00-05:00"), Some(1_739_923_200));
-        for bad in ["", "2025-02-19", "2025-13-01T00:00:00Z", "2025-02-19T00:00:00", "1969-12-31T23:59:59Z", "2025-02-19T00:00:00.Z"] {
+        assert_eq!(
+            parse_rfc3339("2025-02-19T00:00:00.123456Z"),
+            Some(1_739_923_200)
+        );
+        assert_eq!(
+            parse_rfc3339("2025-02-19T02:00:00+02:00"),
+            Some(1_739_923_200)
+        );
+        assert_eq!(
+            parse_rfc3339("2025-02-18T19:00:00-05:00"),
+            Some(1_739_923_200)
+        );
+        for bad in [
+            "",
+            "2025-02-19",
+            "2025-13-01T00:00:00Z",
+            "2025-02-19T00:00:00",
+            "1969-12-31T23:59:59Z",
+            "2025-02-19T00:00:00.Z",
+        ] {
             assert_eq!(parse_rfc3339(bad), None, "{bad}");
         }
     }
