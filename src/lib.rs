@@ -13,7 +13,7 @@
 //! - [`providers`]: one module per wire format and the vendor table.
 //! - [`schemas`]: wire and canonical types.
 //! - [`server`]: binding, serving, graceful shutdown.
-//! - [`store`]: config.db.
+//! - [`store`]: the config store (config.db).
 
 pub mod cli;
 pub mod config;

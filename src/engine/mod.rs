@@ -158,6 +158,12 @@ impl Gateway {
         self.snapshot.load_full()
     }
 
+    /// The current snapshot without taking a reference count: for a quick read on the request
+    /// path. Do not hold it across an await.
+    pub fn current(&self) -> arc_swap::Guard<Arc<Snapshot>> {
+        self.snapshot.load()
+    }
+
     /// The config store.
     pub fn store(&self) -> &Arc<ConfigStore> {
         &self.store

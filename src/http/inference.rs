@@ -21,7 +21,7 @@ use crate::schemas::RequestType;
 
 /// Attaches the request's provider, model and type to an error.
 fn failed(state: &AppState, model: &str, request_type: RequestType, error: Error) -> ApiError {
-    let snap = state.gateway.snapshot();
+    let snap = state.gateway.current();
     let (provider, model) = match routing::split(&snap, model) {
         Some((p, m)) => (Some(p.to_owned()), Some(m.to_owned())),
         None => (None, (!model.is_empty()).then(|| model.to_owned())),
@@ -30,7 +30,11 @@ fn failed(state: &AppState, model: &str, request_type: RequestType, error: Error
 }
 
 fn limit_mb(state: &AppState) -> u64 {
-    state.gateway.snapshot().client.max_request_body_size_mb
+    state.gateway.current().client.max_request_body_size_mb
+}
+
+fn request_options(state: &AppState, headers: &HeaderMap) -> crate::engine::RequestOptions {
+    options(headers, &state.gateway.current().client.header_filter_config)
 }
 
 /// `POST /v1/chat/completions`.
@@ -49,7 +53,7 @@ pub async fn chat_completions(
         let e = Error::BadRequest("messages is required and must not be empty".into());
         return failed(&state, &req.model, request_type, e).into_response();
     }
-    let opts = options(&headers, &state.gateway.snapshot().client.header_filter_config);
+    let opts = request_options(&state, &headers);
     if stream {
         match state.gateway.chat_stream(&req, &opts).await {
             Ok((s, _)) => sse(s, state.clone(), req.model.clone(), request_type),
@@ -79,7 +83,7 @@ pub async fn completions(
         let e = Error::BadRequest("prompt is required".into());
         return failed(&state, &req.model, request_type, e).into_response();
     }
-    let opts = options(&headers, &state.gateway.snapshot().client.header_filter_config);
+    let opts = request_options(&state, &headers);
     if stream {
         match state.gateway.text_stream(&req, &opts).await {
             Ok((s, _)) => sse(s, state.clone(), req.model.clone(), request_type),
@@ -107,7 +111,7 @@ pub async fn embeddings(
         let e = Error::BadRequest("input is required".into());
         return failed(&state, &req.model, RequestType::Embedding, e).into_response();
     }
-    let opts = options(&headers, &state.gateway.snapshot().client.header_filter_config);
+    let opts = request_options(&state, &headers);
     match state.gateway.embed(&req, &opts).await {
         Ok((r, _)) => Json(r).into_response(),
         Err(e) => failed(&state, &req.model, RequestType::Embedding, e).into_response(),

@@ -58,7 +58,6 @@ async fn send(
     fixed_headers: &[(HeaderName, HeaderValue)],
     parse_error: fn(&str, u16, &[u8]) -> UpstreamError,
 ) -> Result<reqwest::Response> {
-    req = req.timeout(call.timeout);
     for (name, value) in fixed_headers.iter().chain(call.extra_headers) {
         req = req.header(name, value);
     }
@@ -68,23 +67,34 @@ async fn send(
             Auth::XApiKey => req.header("x-api-key", key.expose()),
         };
     }
-    let resp = req.send().await.map_err(|e| transport_error(call, &e))?;
+    // The timeout bounds the wait for the response head, not the body: a stream may run longer
+    // than the request timeout, and its silences are bounded by the stream idle timeout
+    // instead. (reqwest's own timeout would cut long streams.) JSON bodies are bounded again
+    // in `read_json`.
+    let resp = tokio::time::timeout(call.timeout, req.send())
+        .await
+        .map_err(|_| timeout(call))?
+        .map_err(|e| transport_error(call, &e))?;
     let status = resp.status().as_u16();
     if (200..300).contains(&status) {
         return Ok(resp);
     }
-    let body = resp.bytes().await.map_err(|e| transport_error(call, &e))?;
+    let body = tokio::time::timeout(call.timeout, resp.bytes())
+        .await
+        .map_err(|_| timeout(call))?
+        .map_err(|e| transport_error(call, &e))?;
     Err(Error::Upstream(Box::new(parse_error(call.provider, status, &body))))
+}
+
+fn timeout(call: &Call<'_>) -> Error {
+    Error::Timeout { provider: call.provider.to_owned(), seconds: call.timeout.as_secs() }
 }
 
 /// Maps a reqwest failure to a timeout or a network error, without the URL (it may carry a
 /// key in its query for some providers).
 pub fn transport_error(call: &Call<'_>, e: &reqwest::Error) -> Error {
     if e.is_timeout() {
-        return Error::Timeout {
-            provider: call.provider.to_owned(),
-            seconds: call.timeout.as_secs(),
-        };
+        return timeout(call);
     }
     let mut message = e.without_url_ref().to_string();
     let mut source = std::error::Error::source(e);
@@ -119,7 +129,10 @@ impl WithoutUrl for reqwest::Error {
 
 /// Reads a whole JSON body into `T`.
 pub async fn read_json<T: DeserializeOwned>(call: &Call<'_>, resp: reqwest::Response) -> Result<T> {
-    let bytes = resp.bytes().await.map_err(|e| transport_error(call, &e))?;
+    let bytes = tokio::time::timeout(call.timeout, resp.bytes())
+        .await
+        .map_err(|_| timeout(call))?
+        .map_err(|e| transport_error(call, &e))?;
     serde_json::from_slice(&bytes).map_err(|e| Error::BadUpstreamResponse {
         provider: call.provider.to_owned(),
         message: e.to_string(),

@@ -151,7 +151,7 @@ pub enum ContentBlock {
         data: String,
     },
     /// A block type this crate does not know (server tools, web search results, ...). Only
-    /// produced when reading; it cannot be serialized.
+    /// produced when reading; it would serialize as `{"type":"unknown"}`, so it is never sent.
     #[serde(other)]
     Unknown,
 }
