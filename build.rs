@@ -12,7 +12,11 @@ fn main() {
     if !commit.is_empty() {
         println!("cargo:rustc-env=BIFROST_GIT_COMMIT={commit}");
     }
-    let shown = if commit.is_empty() { "unknown".to_owned() } else { commit.clone() };
+    let shown = if commit.is_empty() {
+        "unknown".to_owned()
+    } else {
+        commit.clone()
+    };
     println!("cargo:rustc-env=BIFROST_VERSION_COMMIT={shown}");
     println!("cargo:rerun-if-changed=.git/HEAD");
     println!("cargo:rerun-if-changed=.git/refs/heads");

@@ -299,7 +299,11 @@ const RATE_LIMIT_PHRASES: &[&str] = &[
 ];
 
 fn mentions_rate_limit(e: &UpstreamError) -> bool {
-    let fields = [Some(e.message.as_str()), e.error_type.as_deref(), e.code.as_deref()];
+    let fields = [
+        Some(e.message.as_str()),
+        e.error_type.as_deref(),
+        e.code.as_deref(),
+    ];
     fields.into_iter().flatten().any(|text| {
         let lower = text.to_ascii_lowercase();
         RATE_LIMIT_PHRASES.iter().any(|p| lower.contains(p))
@@ -350,7 +354,11 @@ mod tests {
         assert_eq!(upstream(418, "teapot").status(), 418);
         assert_eq!(Error::Cancelled.status(), 499);
         assert_eq!(
-            Error::Timeout { provider: "p".into(), seconds: 1 }.status(),
+            Error::Timeout {
+                provider: "p".into(),
+                seconds: 1
+            }
+            .status(),
             504
         );
     }

@@ -26,12 +26,15 @@ pub async fn serve(listener: TcpListener, gateway: Arc<Gateway>) -> Result<()> {
     let watcher = gateway.watch_store(Duration::from_secs(1));
     let app = router(Arc::new(AppState { gateway }));
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let server = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(async move {
-            shutdown_signal().await;
-            tracing::info!("shutting down: finishing in-flight requests");
-            let _ = tx.send(());
-        });
+    let server = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down: finishing in-flight requests");
+        let _ = tx.send(());
+    });
     let mut server = std::pin::pin!(std::future::IntoFuture::into_future(server));
     let result = tokio::select! {
         r = &mut server => r,

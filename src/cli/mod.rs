@@ -42,7 +42,12 @@ pub enum Command {
 
 const fn version_line() -> &'static str {
     // clap wants a 'static str; the commit is fixed at build time.
-    concat!(env!("CARGO_PKG_VERSION"), " (", env!("BIFROST_VERSION_COMMIT"), ")")
+    concat!(
+        env!("CARGO_PKG_VERSION"),
+        " (",
+        env!("BIFROST_VERSION_COMMIT"),
+        ")"
+    )
 }
 
 /// Runs a parsed command line.
@@ -64,5 +69,8 @@ pub fn default_app_dir() -> PathBuf {
 
 /// A small runtime for commands that are not the server.
 fn block_on<F: std::future::Future>(f: F) -> anyhow::Result<F::Output> {
-    Ok(tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(f))
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(f))
 }

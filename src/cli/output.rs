@@ -36,7 +36,13 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
 mod tests {
     #[test]
     fn columns_align() {
-        let t = super::table(&["NAME", "KEYS"], &[vec!["openai".into(), "2".into()], vec!["x".into(), "10".into()]]);
+        let t = super::table(
+            &["NAME", "KEYS"],
+            &[
+                vec!["openai".into(), "2".into()],
+                vec!["x".into(), "10".into()],
+            ],
+        );
         assert_eq!(t, "NAME    KEYS\nopenai  2\nx       10\n");
     }
 }

@@ -52,11 +52,22 @@ pub fn run(cmd: ProviderCommand, app_dir: &Path) -> anyhow::Result<ExitCode> {
     let (gateway, _) = Gateway::open(app_dir)?;
     block_on(async move {
         match cmd {
-            ProviderCommand::Add { name, key, weight, models, base_url, base_provider } => {
+            ProviderCommand::Add {
+                name,
+                key,
+                weight,
+                models,
+                base_url,
+                base_provider,
+            } => {
                 let key = key.map(|value| KeyConfig {
                     value: SecretRef::new(value),
                     weight,
-                    models: if models.is_empty() { vec!["*".to_owned()] } else { models },
+                    models: if models.is_empty() {
+                        vec!["*".to_owned()]
+                    } else {
+                        models
+                    },
                     ..KeyConfig::default()
                 });
                 add(&gateway, &name, key, base_url, base_provider).await
@@ -74,12 +85,31 @@ pub fn run(cmd: ProviderCommand, app_dir: &Path) -> anyhow::Result<ExitCode> {
                             Some(c) => format!("custom ({})", c.base_provider_type),
                             None => "built-in".to_owned(),
                         };
-                        let base = p.config.network_config.base_url.clone().unwrap_or_else(|| "default".into());
-                        let models: Vec<String> = p.config.keys.iter().flat_map(|k| k.models.clone()).collect();
-                        vec![p.name.clone(), kind, base, p.config.keys.len().to_string(), models.join(",")]
+                        let base = p
+                            .config
+                            .network_config
+                            .base_url
+                            .clone()
+                            .unwrap_or_else(|| "default".into());
+                        let models: Vec<String> = p
+                            .config
+                            .keys
+                            .iter()
+                            .flat_map(|k| k.models.clone())
+                            .collect();
+                        vec![
+                            p.name.clone(),
+                            kind,
+                            base,
+                            p.config.keys.len().to_string(),
+                            models.join(","),
+                        ]
                     })
                     .collect();
-                print!("{}", output::table(&["NAME", "TYPE", "BASE URL", "KEYS", "MODELS"], &rows));
+                print!(
+                    "{}",
+                    output::table(&["NAME", "TYPE", "BASE URL", "KEYS", "MODELS"], &rows)
+                );
                 Ok(ExitCode::SUCCESS)
             }
             ProviderCommand::Remove { name } => {
@@ -113,7 +143,10 @@ async fn add(
         }
         Err(Error::NotFound(_)) => {
             let keyless = key.is_none();
-            let mut config = ProviderConfig { keys: key.into_iter().collect(), ..ProviderConfig::default() };
+            let mut config = ProviderConfig {
+                keys: key.into_iter().collect(),
+                ..ProviderConfig::default()
+            };
             config.network_config.base_url = base_url;
             config.custom_provider_config = base_provider.map(|base| CustomProviderConfig {
                 base_provider_type: base,
@@ -121,7 +154,10 @@ async fn add(
                 ..CustomProviderConfig::default()
             });
             let view = gateway.create_provider(name, config).await?;
-            println!("added provider {name} with {} key(s)", view.config.keys.len());
+            println!(
+                "added provider {name} with {} key(s)",
+                view.config.keys.len()
+            );
         }
         Err(e) => return Err(e.into()),
     }

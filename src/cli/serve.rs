@@ -45,7 +45,9 @@ pub fn run(args: ServeArgs, app_dir: &Path) -> anyhow::Result<ExitCode> {
         tracing::info!(file = %file.display(), imported = ?report.imported, "loaded config.json");
     }
     let gateway = Arc::new(gateway);
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async move {
         let listener = crate::server::bind(&args.host, args.port).await?;
         let addr = listener.local_addr()?;
@@ -66,7 +68,9 @@ fn init_logging(level: &str, style: LogStyle) -> anyhow::Result<()> {
         "{level},hyper=warn,reqwest=warn,h2=warn,rustls=warn"
     ))
     .map_err(|e| anyhow::anyhow!("--log-level {level}: {e}"))?;
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match style {
         LogStyle::Json => builder.json().init(),
         LogStyle::Pretty => builder.compact().init(),

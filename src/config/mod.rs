@@ -79,7 +79,10 @@ pub fn load_file(path: &Path) -> Result<Option<Loaded>> {
             .map(Some)
             .map_err(|e| Error::Config(format!("{}: {}", path.display(), strip_prefix(&e)))),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Error::Config(format!("cannot read {}: {e}", path.display()))),
+        Err(e) => Err(Error::Config(format!(
+            "cannot read {}: {e}",
+            path.display()
+        ))),
     }
 }
 

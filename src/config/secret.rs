@@ -123,8 +123,13 @@ mod tests {
         let r = SecretRef::new("sk-proj-abcdefghijklmnop1234");
         assert_eq!(r.redacted(), "********1234");
         assert!(!format!("{r:?}").contains("abcdef"));
-        assert_eq!(SecretRef::new("env.OPENAI_API_KEY").redacted(), "env.OPENAI_API_KEY");
-        let Resolved::Value(s) = r.resolve() else { panic!() };
+        assert_eq!(
+            SecretRef::new("env.OPENAI_API_KEY").redacted(),
+            "env.OPENAI_API_KEY"
+        );
+        let Resolved::Value(s) = r.resolve() else {
+            panic!()
+        };
         assert_eq!(format!("{s:?}"), "Secret(********)");
     }
 }

@@ -68,7 +68,11 @@ pub fn provider_config(name: &str, p: &ProviderConfig) -> Vec<String> {
                     ));
                 }
             }
-            let keys = if custom.is_key_less { KeyPolicy::None } else { KeyPolicy::Required };
+            let keys = if custom.is_key_less {
+                KeyPolicy::None
+            } else {
+                KeyPolicy::Required
+            };
             (keys, true)
         }
         (None, Some(v)) => (v.keys, v.default_base_url.is_none()),
@@ -79,17 +83,22 @@ pub fn provider_config(name: &str, p: &ProviderConfig) -> Vec<String> {
             (KeyPolicy::Required, false)
         }
     };
-    let keys_have_urls =
-        !p.keys.is_empty() && p.keys.iter().all(|k| k.vllm_key_config.is_some());
+    let keys_have_urls = !p.keys.is_empty() && p.keys.iter().all(|k| k.vllm_key_config.is_some());
     if needs_base_url && p.network_config.base_url.is_none() && !keys_have_urls {
-        problems.push(format!("{at}.network_config.base_url: required for this provider"));
+        problems.push(format!(
+            "{at}.network_config.base_url: required for this provider"
+        ));
     }
     problems.extend(network(&at, &p.network_config));
     if p.concurrency_and_buffer_size.concurrency == 0 {
-        problems.push(format!("{at}.concurrency_and_buffer_size.concurrency: must be at least 1"));
+        problems.push(format!(
+            "{at}.concurrency_and_buffer_size.concurrency: must be at least 1"
+        ));
     }
     if p.concurrency_and_buffer_size.buffer_size == 0 {
-        problems.push(format!("{at}.concurrency_and_buffer_size.buffer_size: must be at least 1"));
+        problems.push(format!(
+            "{at}.concurrency_and_buffer_size.buffer_size: must be at least 1"
+        ));
     }
     let mut names = HashSet::new();
     for (i, key) in p.keys.iter().enumerate() {
@@ -136,11 +145,15 @@ fn key_config(at: &str, key: &KeyConfig, policy: KeyPolicy) -> Vec<String> {
         problems.push(format!("{at}.value: required (a key, or env.VAR_NAME)"));
     }
     if key.value.as_configured() == "env." {
-        problems.push(format!("{at}.value: `env.` must be followed by a variable name"));
+        problems.push(format!(
+            "{at}.value: `env.` must be followed by a variable name"
+        ));
     }
     let has_wildcard = key.models.iter().any(|m| m == "*");
     if has_wildcard && key.models.len() > 1 {
-        problems.push(format!("{at}.models: \"*\" cannot be mixed with model names"));
+        problems.push(format!(
+            "{at}.models: \"*\" cannot be mixed with model names"
+        ));
     }
     let mut seen = HashSet::new();
     for m in &key.models {
@@ -179,13 +192,19 @@ fn network(at: &str, n: &NetworkConfig) -> Vec<String> {
         ));
     }
     if n.max_conns_per_host == 0 {
-        problems.push(format!("{at}.network_config.max_conns_per_host: must be at least 1"));
+        problems.push(format!(
+            "{at}.network_config.max_conns_per_host: must be at least 1"
+        ));
     }
     for (name, value) in &n.extra_headers {
         if http::HeaderName::from_bytes(name.as_bytes()).is_err() {
-            problems.push(format!("{at}.network_config.extra_headers: `{name}` is not a valid header name"));
+            problems.push(format!(
+                "{at}.network_config.extra_headers: `{name}` is not a valid header name"
+            ));
         } else if http::HeaderValue::from_str(value).is_err() {
-            problems.push(format!("{at}.network_config.extra_headers.{name}: not a valid header value"));
+            problems.push(format!(
+                "{at}.network_config.extra_headers.{name}: not a valid header value"
+            ));
         }
     }
     problems
@@ -204,21 +223,31 @@ mod tests {
     use crate::config::parse;
 
     fn problems(json: &str) -> String {
-        parse(json).map(|_| String::new()).unwrap_or_else(|e| e.to_string())
+        parse(json)
+            .map(|_| String::new())
+            .unwrap_or_else(|e| e.to_string())
     }
 
     #[test]
     fn rules_name_their_fields() {
-        assert!(problems(r#"{"providers":{"openai":{"keys":[{"value":""}]}}}"#)
-            .contains("providers.openai.keys[0].value: required"));
+        assert!(
+            problems(r#"{"providers":{"openai":{"keys":[{"value":""}]}}}"#)
+                .contains("providers.openai.keys[0].value: required")
+        );
         assert!(problems(r#"{"providers":{"ollama":{"keys":[]}}}"#)
             .contains("providers.ollama.network_config.base_url: required"));
-        assert!(problems(r#"{"providers":{"my-llm":{"keys":[{"value":"k"}]}}}"#)
-            .contains("not a built-in provider"));
-        assert!(problems(r#"{"providers":{"openai":{"keys":[{"value":"k","models":["*","gpt-4o"]}]}}}"#)
-            .contains("keys[0].models"));
-        assert!(problems(r#"{"providers":{"openai":{"keys":[{"value":"k","weight":-1}]}}}"#)
-            .contains("keys[0].weight"));
+        assert!(
+            problems(r#"{"providers":{"my-llm":{"keys":[{"value":"k"}]}}}"#)
+                .contains("not a built-in provider")
+        );
+        assert!(problems(
+            r#"{"providers":{"openai":{"keys":[{"value":"k","models":["*","gpt-4o"]}]}}}"#
+        )
+        .contains("keys[0].models"));
+        assert!(
+            problems(r#"{"providers":{"openai":{"keys":[{"value":"k","weight":-1}]}}}"#)
+                .contains("keys[0].weight")
+        );
         assert!(problems(
             r#"{"providers":{"vllm-local":{"keys":[],"custom_provider_config":{"base_provider_type":"openai","is_key_less":true},
                "network_config":{"base_url":"ftp://x"}}}}"#

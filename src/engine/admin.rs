@@ -25,7 +25,10 @@ impl ProviderView {
         for key in &mut config.keys {
             *key = redacted_key(key);
         }
-        Self { name: name.to_owned(), config }
+        Self {
+            name: name.to_owned(),
+            config,
+        }
     }
 }
 
@@ -51,7 +54,11 @@ impl Gateway {
     /// All providers, sorted by name.
     pub async fn list_providers(&self) -> Result<Vec<ProviderView>> {
         let stored = self.blocking(|s| s.load()).await?;
-        Ok(stored.providers.into_iter().map(|(n, c)| ProviderView::new(&n, c)).collect())
+        Ok(stored
+            .providers
+            .into_iter()
+            .map(|(n, c)| ProviderView::new(&n, c))
+            .collect())
     }
 
     /// One provider.
@@ -63,11 +70,16 @@ impl Gateway {
     }
 
     /// Adds a provider.
-    pub async fn create_provider(&self, name: &str, mut cfg: ProviderConfig) -> Result<ProviderView> {
+    pub async fn create_provider(
+        &self,
+        name: &str,
+        mut cfg: ProviderConfig,
+    ) -> Result<ProviderView> {
         assign_key_identities(name, &mut cfg.keys);
         check(name, &cfg)?;
         let (owned, stored) = (name.to_owned(), cfg.clone());
-        self.blocking(move |s| s.insert_provider(&owned, &stored)).await?;
+        self.blocking(move |s| s.insert_provider(&owned, &stored))
+            .await?;
         self.reload().await?;
         Ok(ProviderView::new(name, cfg))
     }
@@ -125,7 +137,12 @@ impl Gateway {
     }
 
     /// Replaces one key, found by id (or name).
-    pub async fn update_key(&self, provider: &str, key_id: &str, key: KeyConfig) -> Result<KeyConfig> {
+    pub async fn update_key(
+        &self,
+        provider: &str,
+        key_id: &str,
+        key: KeyConfig,
+    ) -> Result<KeyConfig> {
         let (owned, id) = (provider.to_owned(), key_id.to_owned());
         let (_, updated) = self
             .blocking(move |s| {
@@ -180,7 +197,9 @@ fn find_key(p: &ProviderConfig, id: &str) -> Result<usize> {
 }
 
 fn keep_redacted_value(key: &mut KeyConfig, stored: &[KeyConfig]) {
-    let same = stored.iter().find(|s| (!key.id.is_empty() && s.id == key.id) || (key.id.is_empty() && s.name == key.name));
+    let same = stored.iter().find(|s| {
+        (!key.id.is_empty() && s.id == key.id) || (key.id.is_empty() && s.name == key.name)
+    });
     if let Some(s) = same {
         if key.value.as_configured() == s.value.redacted() {
             key.value = s.value.clone();

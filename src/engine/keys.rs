@@ -75,7 +75,9 @@ impl RuntimeKey {
                 return false;
             }
         }
-        self.all_models || self.models.iter().any(|m| m == model) || self.aliases.contains_key(model)
+        self.all_models
+            || self.models.iter().any(|m| m == model)
+            || self.aliases.contains_key(model)
     }
 
     /// Whether the key's `models` is `["*"]`.
@@ -95,7 +97,12 @@ impl RuntimeKey {
             .filter(|m| m.as_str() != "*")
             .map(String::as_str)
             .chain(self.aliases.keys().map(String::as_str))
-            .chain(self.vllm.iter().map(|(_, m)| m.as_str()).filter(|m| !m.is_empty()))
+            .chain(
+                self.vllm
+                    .iter()
+                    .map(|(_, m)| m.as_str())
+                    .filter(|m| !m.is_empty()),
+            )
     }
 }
 
@@ -123,7 +130,13 @@ pub fn select(
         let by_id = pin.id.is_some();
         return (0..keys.len())
             .filter(eligible)
-            .find(|&i| if by_id { keys[i].id == wanted } else { keys[i].name == wanted })
+            .find(|&i| {
+                if by_id {
+                    keys[i].id == wanted
+                } else {
+                    keys[i].name == wanted
+                }
+            })
             .ok_or_else(|| Error::PinnedKeyNotFound {
                 provider: provider.to_owned(),
                 wanted: wanted.to_owned(),
@@ -189,7 +202,10 @@ mod tests {
                 heavy += 1;
             }
         }
-        assert!((1650..=1950).contains(&heavy), "heavy chosen {heavy} of 2000");
+        assert!(
+            (1650..=1950).contains(&heavy),
+            "heavy chosen {heavy} of 2000"
+        );
     }
 
     #[test]
@@ -198,21 +214,46 @@ mod tests {
         for _ in 0..50 {
             assert_eq!(select("p", &keys, "m", KeyPin::default(), &[0]).unwrap(), 1);
         }
-        let pin = KeyPin { id: None, name: Some("b") };
+        let pin = KeyPin {
+            id: None,
+            name: Some("b"),
+        };
         assert_eq!(select("p", &keys, "m", pin, &[]).unwrap(), 1);
-        let pin = KeyPin { id: Some(&keys[0].id), name: Some("b") };
-        assert_eq!(select("p", &keys, "m", pin, &[]).unwrap(), 0, "id wins over name");
-        let pin = KeyPin { id: None, name: Some("zzz") };
-        assert!(matches!(select("p", &keys, "m", pin, &[]), Err(Error::PinnedKeyNotFound { .. })));
+        let pin = KeyPin {
+            id: Some(&keys[0].id),
+            name: Some("b"),
+        };
+        assert_eq!(
+            select("p", &keys, "m", pin, &[]).unwrap(),
+            0,
+            "id wins over name"
+        );
+        let pin = KeyPin {
+            id: None,
+            name: Some("zzz"),
+        };
         assert!(matches!(
-            select("p", &[key("x", 1.0, &["other"])], "m", KeyPin::default(), &[]),
+            select("p", &keys, "m", pin, &[]),
+            Err(Error::PinnedKeyNotFound { .. })
+        ));
+        assert!(matches!(
+            select(
+                "p",
+                &[key("x", 1.0, &["other"])],
+                "m",
+                KeyPin::default(),
+                &[]
+            ),
             Err(Error::NoKeyForModel { .. })
         ));
     }
 
     #[test]
     fn ids_are_stable_across_imports() {
-        let mut a = vec![KeyConfig { name: "k".into(), ..KeyConfig::default() }];
+        let mut a = vec![KeyConfig {
+            name: "k".into(),
+            ..KeyConfig::default()
+        }];
         let mut b = a.clone();
         assign_key_identities("openai", &mut a);
         assign_key_identities("openai", &mut b);

@@ -14,6 +14,7 @@ pub mod routing;
 pub mod snapshot;
 pub mod stream;
 pub mod text_compat;
+pub mod tracking;
 
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
@@ -36,6 +37,9 @@ use crate::schemas::{ExtraFields, RequestType};
 use crate::store::ConfigStore;
 pub use routing::Target;
 use snapshot::{ProviderRuntime, Snapshot};
+use tracking::{Observer, Tracker};
+
+mod capture;
 
 /// Per-request options taken from headers.
 #[derive(Debug, Clone, Default)]
@@ -48,6 +52,8 @@ pub struct RequestOptions {
     pub forwarded_headers: Vec<(HeaderName, HeaderValue)>,
     /// `x-bf-passthrough-extra-params: true`.
     pub passthrough_extra: bool,
+    /// `x-bf-lh-*` and `client.logging_headers` values for the request log.
+    pub log_metadata: Vec<(String, String)>,
 }
 
 /// Which provider and key served a request, for the caller and (later) the log.
@@ -59,6 +65,8 @@ pub struct Served {
     pub model: String,
     /// Key used, if any.
     pub key_id: Option<String>,
+    /// Its name.
+    pub key_name: Option<String>,
     /// Retries on the provider that answered.
     pub retries: u32,
     /// 0 for the primary, n for the n-th fallback.
@@ -72,11 +80,15 @@ pub struct Gateway {
     app_dir: PathBuf,
     /// Serialises snapshot rebuilds so two reloads cannot interleave.
     reload_lock: tokio::sync::Mutex<()>,
+    /// Who hears about every finished request (request logs, metrics).
+    observers: Arc<[Arc<dyn Observer>]>,
 }
 
 impl std::fmt::Debug for Gateway {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Gateway").field("app_dir", &self.app_dir).finish()
+        f.debug_struct("Gateway")
+            .field("app_dir", &self.app_dir)
+            .finish()
     }
 }
 
@@ -124,8 +136,9 @@ impl Gateway {
     /// bootstrap rules and builds the first snapshot. Fails without side effects on the
     /// running process if the file is invalid.
     pub fn open(app_dir: &Path) -> Result<(Self, OpenReport)> {
-        std::fs::create_dir_all(app_dir)
-            .map_err(|e| Error::Config(format!("cannot create app dir {}: {e}", app_dir.display())))?;
+        std::fs::create_dir_all(app_dir).map_err(|e| {
+            Error::Config(format!("cannot create app dir {}: {e}", app_dir.display()))
+        })?;
         let file_path = app_dir.join("config.json");
         let loaded = crate::config::load_file(&file_path)?;
         let store = Arc::new(ConfigStore::open(&app_dir.join("config.db"))?);
@@ -143,9 +156,18 @@ impl Gateway {
                 store,
                 app_dir: app_dir.to_owned(),
                 reload_lock: tokio::sync::Mutex::new(()),
+                observers: Arc::from(Vec::new()),
             },
             report,
         ))
+    }
+
+    /// Adds observers of finished requests (before the gateway is shared).
+    pub fn with_observers(mut self, observers: Vec<Arc<dyn Observer>>) -> Self {
+        let mut all: Vec<Arc<dyn Observer>> = self.observers.iter().cloned().collect();
+        all.extend(observers);
+        self.observers = Arc::from(all);
+        self
     }
 
     /// The app dir.
@@ -184,7 +206,10 @@ impl Gateway {
 
     /// Polls `PRAGMA data_version` and reloads when another process (the CLI) wrote to
     /// config.db, so that its changes are live within about a second.
-    pub fn watch_store(self: &Arc<Self>, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
+    pub fn watch_store(
+        self: &Arc<Self>,
+        every: std::time::Duration,
+    ) -> tokio::task::JoinHandle<()> {
         let gateway = Arc::clone(self);
         tokio::spawn(async move {
             let mut last = None;
@@ -197,7 +222,9 @@ impl Gateway {
                 if last.is_some_and(|l| l != version) {
                     match gateway.reload().await {
                         Ok(()) => tracing::info!("configuration changed on disk; reloaded"),
-                        Err(e) => tracing::warn!(error = %e, "configuration changed on disk but could not be loaded"),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "configuration changed on disk but could not be loaded")
+                        }
                     }
                 }
                 last = Some(version);
@@ -205,50 +232,128 @@ impl Gateway {
         })
     }
 
+    /// Starts the request's tracker; content is captured only when content logging is on.
+    fn track(
+        &self,
+        request_type: RequestType,
+        stream: bool,
+        model: &str,
+        opts: &RequestOptions,
+        capture: impl FnOnce(bool) -> (Option<String>, Option<String>),
+    ) -> Option<Tracker> {
+        let with_content = !self.snapshot.load().client.disable_content_logging;
+        Tracker::start(
+            &self.observers,
+            request_type,
+            stream,
+            model,
+            || capture(with_content),
+            opts.log_metadata.clone(),
+        )
+    }
+
     /// `POST /v1/chat/completions`.
-    pub async fn chat(&self, req: &ChatRequest, opts: &RequestOptions) -> Result<(ChatResponse, Served)> {
-        let (out, served) = self.run(&req.model, &req.fallbacks, opts, Op::Chat(req)).await?;
-        match out {
-            Outcome::Chat(r) => Ok((r, served)),
-            _ => Err(Error::Internal("unexpected outcome".into())),
-        }
+    pub async fn chat(
+        &self,
+        req: &ChatRequest,
+        opts: &RequestOptions,
+    ) -> Result<(ChatResponse, Served)> {
+        let tracker = self.track(RequestType::ChatCompletion, false, &req.model, opts, |c| {
+            capture::chat(req, c)
+        });
+        let result = self
+            .run(&req.model, &req.fallbacks, opts, Op::Chat(req))
+            .await
+            .and_then(|(out, served)| match out {
+                Outcome::Chat(r) => Ok((r, served)),
+                _ => Err(Error::Internal("unexpected outcome".into())),
+            });
+        settle(tracker, result, |r| r.usage.as_ref(), capture::chat_output)
     }
 
     /// `POST /v1/chat/completions` with `stream: true`. Resolves when a provider accepted the
     /// request; errors after that arrive in the stream.
-    pub async fn chat_stream(&self, req: &ChatRequest, opts: &RequestOptions) -> Result<(ChatStream, Served)> {
-        let (out, served) = self.run(&req.model, &req.fallbacks, opts, Op::ChatStream(req)).await?;
-        match out {
-            Outcome::ChatStream(s) => Ok((s, served)),
-            _ => Err(Error::Internal("unexpected outcome".into())),
-        }
+    pub async fn chat_stream(
+        &self,
+        req: &ChatRequest,
+        opts: &RequestOptions,
+    ) -> Result<(ChatStream, Served)> {
+        let tracker = self.track(
+            RequestType::ChatCompletionStream,
+            true,
+            &req.model,
+            opts,
+            |c| capture::chat(req, c),
+        );
+        let result = self
+            .run(&req.model, &req.fallbacks, opts, Op::ChatStream(req))
+            .await
+            .and_then(|(out, served)| match out {
+                Outcome::ChatStream(s) => Ok((s, served)),
+                _ => Err(Error::Internal("unexpected outcome".into())),
+            });
+        settle_stream(tracker, result)
     }
 
     /// `POST /v1/completions`.
-    pub async fn text(&self, req: &TextRequest, opts: &RequestOptions) -> Result<(TextResponse, Served)> {
-        let (out, served) = self.run(&req.model, &req.fallbacks, opts, Op::Text(req)).await?;
-        match out {
-            Outcome::Text(r) => Ok((r, served)),
-            _ => Err(Error::Internal("unexpected outcome".into())),
-        }
+    pub async fn text(
+        &self,
+        req: &TextRequest,
+        opts: &RequestOptions,
+    ) -> Result<(TextResponse, Served)> {
+        let tracker = self.track(RequestType::TextCompletion, false, &req.model, opts, |c| {
+            capture::text(req, c)
+        });
+        let result = self
+            .run(&req.model, &req.fallbacks, opts, Op::Text(req))
+            .await
+            .and_then(|(out, served)| match out {
+                Outcome::Text(r) => Ok((r, served)),
+                _ => Err(Error::Internal("unexpected outcome".into())),
+            });
+        settle(tracker, result, |r| r.usage.as_ref(), capture::text_output)
     }
 
     /// `POST /v1/completions` with `stream: true`.
-    pub async fn text_stream(&self, req: &TextRequest, opts: &RequestOptions) -> Result<(TextStream, Served)> {
-        let (out, served) = self.run(&req.model, &req.fallbacks, opts, Op::TextStream(req)).await?;
-        match out {
-            Outcome::TextStream(s) => Ok((s, served)),
-            _ => Err(Error::Internal("unexpected outcome".into())),
-        }
+    pub async fn text_stream(
+        &self,
+        req: &TextRequest,
+        opts: &RequestOptions,
+    ) -> Result<(TextStream, Served)> {
+        let tracker = self.track(
+            RequestType::TextCompletionStream,
+            true,
+            &req.model,
+            opts,
+            |c| capture::text(req, c),
+        );
+        let result = self
+            .run(&req.model, &req.fallbacks, opts, Op::TextStream(req))
+            .await
+            .and_then(|(out, served)| match out {
+                Outcome::TextStream(s) => Ok((s, served)),
+                _ => Err(Error::Internal("unexpected outcome".into())),
+            });
+        settle_stream(tracker, result)
     }
 
     /// `POST /v1/embeddings`.
-    pub async fn embed(&self, req: &EmbeddingRequest, opts: &RequestOptions) -> Result<(EmbeddingResponse, Served)> {
-        let (out, served) = self.run(&req.model, &req.fallbacks, opts, Op::Embed(req)).await?;
-        match out {
-            Outcome::Embed(r) => Ok((r, served)),
-            _ => Err(Error::Internal("unexpected outcome".into())),
-        }
+    pub async fn embed(
+        &self,
+        req: &EmbeddingRequest,
+        opts: &RequestOptions,
+    ) -> Result<(EmbeddingResponse, Served)> {
+        let tracker = self.track(RequestType::Embedding, false, &req.model, opts, |c| {
+            capture::embedding(req, c)
+        });
+        let result = self
+            .run(&req.model, &req.fallbacks, opts, Op::Embed(req))
+            .await
+            .and_then(|(out, served)| match out {
+                Outcome::Embed(r) => Ok((r, served)),
+                _ => Err(Error::Internal("unexpected outcome".into())),
+            });
+        settle(tracker, result, |r| r.usage.as_ref(), |_| None)
     }
 
     /// The primary, then each fallback, until one succeeds.
@@ -305,14 +410,23 @@ impl Gateway {
         }
         // Pins name keys of the primary provider; fallbacks choose their own.
         let pin = if fallback_index == 0 {
-            keys::KeyPin { id: opts.pinned_key_id.as_deref(), name: opts.pinned_key_name.as_deref() }
+            keys::KeyPin {
+                id: opts.pinned_key_id.as_deref(),
+                name: opts.pinned_key_name.as_deref(),
+            }
         } else {
             keys::KeyPin::default()
         };
         let headers: Cow<'_, [(HeaderName, HeaderValue)]> = if opts.forwarded_headers.is_empty() {
             Cow::Borrowed(&p.extra_headers)
         } else {
-            Cow::Owned(p.extra_headers.iter().chain(&opts.forwarded_headers).cloned().collect())
+            Cow::Owned(
+                p.extra_headers
+                    .iter()
+                    .chain(&opts.forwarded_headers)
+                    .cloned()
+                    .collect(),
+            )
         };
         let net = p.network();
         let mut tried = Vec::new();
@@ -322,13 +436,23 @@ impl Gateway {
             let key_index = self.choose_key(p, &target.model, pin, &tried)?;
             let key = key_index.map(|i| &p.keys[i]);
             let secret = resolve_key(p, key)?;
-            let upstream_model = key.map_or(target.model.as_str(), |k| k.upstream_model(&target.model));
+            let upstream_model =
+                key.map_or(target.model.as_str(), |k| k.upstream_model(&target.model));
             let base_url = key
                 .and_then(|k| k.vllm.as_ref().map(|(url, _)| url.as_str()))
                 .or(p.base_url.as_deref())
-                .ok_or_else(|| Error::Config(format!("providers.{}.network_config.base_url is not set", p.name)))?;
+                .ok_or_else(|| {
+                    Error::Config(format!(
+                        "providers.{}.network_config.base_url is not set",
+                        p.name
+                    ))
+                })?;
             let call_type = if text_via_chat {
-                if matches!(op, Op::TextStream(_)) { RequestType::ChatCompletionStream } else { RequestType::ChatCompletion }
+                if matches!(op, Op::TextStream(_)) {
+                    RequestType::ChatCompletionStream
+                } else {
+                    RequestType::ChatCompletion
+                }
             } else {
                 request_type
             };
@@ -343,12 +467,16 @@ impl Gateway {
                 timeout: p.timeout(),
                 path_override: p.path_override(call_type),
             };
-            let slot = p.queue.enter(&p.name, snap.client.drop_excess_requests).await?;
+            let slot = p
+                .queue
+                .enter(&p.name, snap.client.drop_excess_requests)
+                .await?;
             let extra = ExtraFields {
                 request_type: Some(request_type),
                 provider: p.name.clone(),
                 model_requested: target.model.clone(),
-                model_deployment: (upstream_model != target.model).then(|| upstream_model.to_owned()),
+                model_deployment: (upstream_model != target.model)
+                    .then(|| upstream_model.to_owned()),
                 litellm_compat: text_via_chat.then_some(true),
                 ..ExtraFields::default()
             };
@@ -358,6 +486,7 @@ impl Gateway {
                         provider: p.name.clone(),
                         model: target.model.clone(),
                         key_id: key.map(|k| k.id.clone()),
+                        key_name: key.map(|k| k.name.clone()),
                         retries,
                         fallback_index,
                     };
@@ -368,7 +497,11 @@ impl Gateway {
                     if let Some(i) = key_index {
                         tried.push(i);
                     }
-                    let wait = retry::backoff(retries, net.retry_backoff_initial_ms, net.retry_backoff_max_ms);
+                    let wait = retry::backoff(
+                        retries,
+                        net.retry_backoff_initial_ms,
+                        net.retry_backoff_max_ms,
+                    );
                     tokio::time::sleep(wait).await;
                     retries += 1;
                 }
@@ -378,12 +511,64 @@ impl Gateway {
     }
 
     /// The key for this call, or none for keyless providers.
-    fn choose_key(&self, p: &ProviderRuntime, model: &str, pin: keys::KeyPin<'_>, tried: &[usize]) -> Result<Option<usize>> {
+    fn choose_key(
+        &self,
+        p: &ProviderRuntime,
+        model: &str,
+        pin: keys::KeyPin<'_>,
+        tried: &[usize],
+    ) -> Result<Option<usize>> {
         match p.key_policy {
             KeyPolicy::None if p.keys.is_empty() => Ok(None),
             KeyPolicy::Optional if p.keys.is_empty() => Ok(None),
             _ => keys::select(&p.name, &p.keys, model, pin, tried).map(Some),
         }
+    }
+}
+
+/// Ends a JSON request's tracker with its result.
+fn settle<T>(
+    tracker: Option<Tracker>,
+    result: Result<(T, Served)>,
+    usage: impl FnOnce(&T) -> Option<&crate::schemas::openai::Usage>,
+    output: impl FnOnce(&T) -> Option<String>,
+) -> Result<(T, Served)> {
+    if let Some(mut t) = tracker {
+        match &result {
+            Ok((r, served)) => {
+                t.served(served);
+                if let Some(u) = usage(r) {
+                    t.usage(u);
+                }
+                let out = if t.captures_content() {
+                    output(r)
+                } else {
+                    None
+                };
+                t.succeed(out);
+            }
+            Err(e) => t.fail(e),
+        }
+    }
+    result
+}
+
+/// Hands a stream's tracker to the stream, which ends it; a failure before the stream is
+/// ended here.
+fn settle_stream<T: stream::StreamChunk>(
+    tracker: Option<Tracker>,
+    result: Result<(stream::ChunkStream<T>, Served)>,
+) -> Result<(stream::ChunkStream<T>, Served)> {
+    match (tracker, result) {
+        (Some(mut t), Ok((s, served))) => {
+            t.served(&served);
+            Ok((stream::observe(s, t), served))
+        }
+        (Some(t), Err(e)) => {
+            t.fail(&e);
+            Err(e)
+        }
+        (None, result) => result,
     }
 }
 
@@ -393,8 +578,14 @@ fn resolve_key(p: &ProviderRuntime, key: Option<&keys::RuntimeKey>) -> Result<Op
     match key.value.resolve() {
         Resolved::Value(s) => Ok(Some(s)),
         Resolved::Empty if p.key_policy != KeyPolicy::Required => Ok(None),
-        Resolved::Empty => Err(Error::Config(format!("key {} of provider {} has no value", key.name, p.name))),
-        Resolved::MissingEnv(var) => Err(Error::MissingEnvVar { provider: p.name.clone(), var }),
+        Resolved::Empty => Err(Error::Config(format!(
+            "key {} of provider {} has no value",
+            key.name, p.name
+        ))),
+        Resolved::MissingEnv(var) => Err(Error::MissingEnvVar {
+            provider: p.name.clone(),
+            var,
+        }),
     }
 }
 
@@ -420,7 +611,13 @@ async fn dispatch(
         }
         Op::ChatStream(req) => {
             let s = client.chat_stream(call, req).await?;
-            Ok(Outcome::ChatStream(stream::finish(s, extra, idle, started, Some(slot))))
+            Ok(Outcome::ChatStream(stream::finish(
+                s,
+                extra,
+                idle,
+                started,
+                Some(slot),
+            )))
         }
         Op::Text(req) if text_via_chat => {
             let chat = text_compat::to_chat(req)?;
@@ -439,11 +636,23 @@ async fn dispatch(
             let chat = text_compat::to_chat(req)?;
             let s = client.chat_stream(call, &chat).await?;
             let s: TextStream = Box::pin(s.map(|c| c.map(text_compat::chunk_from_chat)));
-            Ok(Outcome::TextStream(stream::finish(s, extra, idle, started, Some(slot))))
+            Ok(Outcome::TextStream(stream::finish(
+                s,
+                extra,
+                idle,
+                started,
+                Some(slot),
+            )))
         }
         Op::TextStream(req) => {
             let s = client.text_stream(call, req).await?;
-            Ok(Outcome::TextStream(stream::finish(s, extra, idle, started, Some(slot))))
+            Ok(Outcome::TextStream(stream::finish(
+                s,
+                extra,
+                idle,
+                started,
+                Some(slot),
+            )))
         }
         Op::Embed(req) => {
             let mut r = client.embed(call, req).await?;

@@ -19,27 +19,37 @@ impl Gateway {
     pub async fn list_models(&self, only: Option<&str>) -> Result<ModelList> {
         let snap = self.snapshot();
         let mut providers: Vec<Arc<ProviderRuntime>> = match only {
-            Some(name) => vec![Arc::clone(
-                snap.providers
-                    .get(name)
-                    .ok_or_else(|| Error::ProviderNotConfigured(name.to_owned()))?,
-            )],
+            Some(name) => {
+                vec![Arc::clone(snap.providers.get(name).ok_or_else(|| {
+                    Error::ProviderNotConfigured(name.to_owned())
+                })?)]
+            }
             None => snap.providers.values().cloned().collect(),
         };
         providers.sort_by(|a, b| a.name.cmp(&b.name));
         let lists = join_all(providers.iter().map(|p| provider_models(p))).await;
-        Ok(ModelList { object: "list".into(), data: lists.into_iter().flatten().collect() })
+        Ok(ModelList {
+            object: "list".into(),
+            data: lists.into_iter().flatten().collect(),
+        })
     }
 }
 
 async fn provider_models(p: &ProviderRuntime) -> Vec<Model> {
-    let mut listed: BTreeSet<String> = p.keys.iter().flat_map(|k| k.listed_models()).map(str::to_owned).collect();
+    let mut listed: BTreeSet<String> = p
+        .keys
+        .iter()
+        .flat_map(|k| k.listed_models())
+        .map(str::to_owned)
+        .collect();
     let restricts = !p.keys.is_empty() && p.keys.iter().all(|k| !k.lists_all_models());
     let mut upstream: Vec<Model> = Vec::new();
     if p.supports(RequestType::ListModels) {
         match fetch(p).await {
             Ok(models) => upstream = models,
-            Err(e) => tracing::debug!(provider = %p.name, error = %e, "upstream model list unavailable"),
+            Err(e) => {
+                tracing::debug!(provider = %p.name, error = %e, "upstream model list unavailable")
+            }
         }
     }
     let mut out = Vec::new();
@@ -62,15 +72,28 @@ async fn provider_models(p: &ProviderRuntime) -> Vec<Model> {
 }
 
 async fn fetch(p: &ProviderRuntime) -> Result<Vec<Model>> {
-    let key = p.keys.iter().find(|k| !matches!(k.value.resolve(), crate::config::secret::Resolved::MissingEnv(_)));
+    let key = p.keys.iter().find(|k| {
+        !matches!(
+            k.value.resolve(),
+            crate::config::secret::Resolved::MissingEnv(_)
+        )
+    });
     if key.is_none() && !p.keys.is_empty() {
-        return Err(Error::Config(format!("no usable key for provider {}", p.name)));
+        return Err(Error::Config(format!(
+            "no usable key for provider {}",
+            p.name
+        )));
     }
     let secret = resolve_key(p, key)?;
     let base_url = key
         .and_then(|k| k.vllm.as_ref().map(|(u, _)| u.as_str()))
         .or(p.base_url.as_deref())
-        .ok_or_else(|| Error::Config(format!("providers.{}.network_config.base_url is not set", p.name)))?;
+        .ok_or_else(|| {
+            Error::Config(format!(
+                "providers.{}.network_config.base_url is not set",
+                p.name
+            ))
+        })?;
     let call = Call {
         provider: &p.name,
         base_url,

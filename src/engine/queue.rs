@@ -45,7 +45,9 @@ impl Queue {
         let before = self.waiting.fetch_add(1, Ordering::Relaxed);
         let _waiting = Waiting(&self.waiting);
         if before >= self.buffer && drop_excess {
-            return Err(Error::QueueFull { provider: provider.to_owned() });
+            return Err(Error::QueueFull {
+                provider: provider.to_owned(),
+            });
         }
         Arc::clone(&self.slots)
             .acquire_owned()
@@ -67,7 +69,10 @@ mod tests {
         let waiter = tokio::spawn(async move { q2.enter("p", true).await.map(|_| ()) });
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         // ...the next is dropped.
-        assert!(matches!(q.enter("p", true).await, Err(Error::QueueFull { .. })));
+        assert!(matches!(
+            q.enter("p", true).await,
+            Err(Error::QueueFull { .. })
+        ));
         drop(held);
         waiter.await.unwrap().unwrap();
     }

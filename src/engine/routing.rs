@@ -34,11 +34,17 @@ pub fn target(snap: &Snapshot, model: &str) -> Result<Target> {
         .providers
         .get(provider)
         .ok_or_else(|| Error::ProviderNotConfigured(provider.to_owned()))?;
-    Ok(Target { provider: Arc::clone(runtime), model: model.to_owned() })
+    Ok(Target {
+        provider: Arc::clone(runtime),
+        model: model.to_owned(),
+    })
 }
 
 /// The fallback targets; entries that do not parse or name an unconfigured provider are
 /// dropped, as Bifrost does.
-pub fn fallbacks<'a>(snap: &'a Snapshot, fallbacks: &'a [String]) -> impl Iterator<Item = Target> + 'a {
+pub fn fallbacks<'a>(
+    snap: &'a Snapshot,
+    fallbacks: &'a [String],
+) -> impl Iterator<Item = Target> + 'a {
     fallbacks.iter().filter_map(move |f| target(snap, f).ok())
 }

@@ -78,7 +78,11 @@ impl ProviderRuntime {
 
     /// Whole-request timeout.
     pub fn timeout(&self) -> Duration {
-        Duration::from_secs(self.config.network_config.default_request_timeout_in_seconds)
+        Duration::from_secs(
+            self.config
+                .network_config
+                .default_request_timeout_in_seconds,
+        )
     }
 
     /// Longest silence between stream chunks.
@@ -107,10 +111,17 @@ pub fn build(stored: StoredConfig, previous: Option<&Snapshot>) -> Result<Snapsh
         };
         providers.insert(name, runtime);
     }
-    Ok(Snapshot { client: stored.client, providers })
+    Ok(Snapshot {
+        client: stored.client,
+        providers,
+    })
 }
 
-fn provider(name: &str, config: ProviderConfig, pool: Option<reqwest::Client>) -> Result<ProviderRuntime> {
+fn provider(
+    name: &str,
+    config: ProviderConfig,
+    pool: Option<reqwest::Client>,
+) -> Result<ProviderRuntime> {
     let (vendor, key_policy, allowed_requests) = match &config.custom_provider_config {
         Some(custom) => {
             let wire = WireFormat::from_base_type(&custom.base_provider_type).ok_or_else(|| {
@@ -124,12 +135,17 @@ fn provider(name: &str, config: ProviderConfig, pool: Option<reqwest::Client>) -
                 .find(|v| v.wire == wire)
                 .copied()
                 .ok_or_else(|| Error::Internal("no vendor row for wire format".into()))?;
-            let policy = if custom.is_key_less { KeyPolicy::None } else { KeyPolicy::Required };
+            let policy = if custom.is_key_less {
+                KeyPolicy::None
+            } else {
+                KeyPolicy::Required
+            };
             (base, policy, custom.allowed_requests.clone())
         }
         None => {
-            let v = vendors::builtin(name)
-                .ok_or_else(|| Error::Config(format!("providers.{name}: not a built-in provider")))?;
+            let v = vendors::builtin(name).ok_or_else(|| {
+                Error::Config(format!("providers.{name}: not a built-in provider"))
+            })?;
             (*v, v.keys, None)
         }
     };
@@ -148,7 +164,11 @@ fn provider(name: &str, config: ProviderConfig, pool: Option<reqwest::Client>) -
         let value_ok = HeaderValue::from_str(v);
         match (name_ok, value_ok) {
             (Ok(n), Ok(v)) => extra_headers.push((n, v)),
-            _ => return Err(Error::Config(format!("providers.{name}.network_config.extra_headers.{k}: invalid header"))),
+            _ => {
+                return Err(Error::Config(format!(
+                    "providers.{name}.network_config.extra_headers.{k}: invalid header"
+                )))
+            }
         }
     }
     let http = match pool {
@@ -158,7 +178,10 @@ fn provider(name: &str, config: ProviderConfig, pool: Option<reqwest::Client>) -
     };
     Ok(ProviderRuntime {
         name: name.to_owned(),
-        client: ProviderClient { wire: vendor.wire, http },
+        client: ProviderClient {
+            wire: vendor.wire,
+            http,
+        },
         vendor,
         key_policy,
         allowed_requests,
@@ -182,7 +205,8 @@ fn http_client(n: &NetworkConfig) -> std::result::Result<reqwest::Client, String
         .tcp_nodelay(true)
         .danger_accept_invalid_certs(n.insecure_skip_verify);
     if let Some(pem) = &n.ca_cert_pem {
-        let cert = reqwest::Certificate::from_pem(pem.as_bytes()).map_err(|e| format!("ca_cert_pem: {e}"))?;
+        let cert = reqwest::Certificate::from_pem(pem.as_bytes())
+            .map_err(|e| format!("ca_cert_pem: {e}"))?;
         builder = builder.add_root_certificate(cert);
     }
     builder.build().map_err(|e| e.to_string())

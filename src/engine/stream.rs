@@ -7,24 +7,60 @@ use std::time::{Duration, Instant};
 use futures_util::{Stream, StreamExt};
 use tokio::sync::OwnedSemaphorePermit;
 
+use super::tracking::Tracker;
 use crate::error::{Error, Result};
-use crate::schemas::openai::{ChatChunk, TextResponse};
+use crate::schemas::openai::{ChatChunk, TextResponse, Usage};
 use crate::schemas::ExtraFields;
+
+/// A boxed stream of chunks.
+pub type ChunkStream<T> = Pin<Box<dyn Stream<Item = Result<T>> + Send>>;
 
 /// A stream chunk that carries `extra_fields` and maybe usage.
 pub trait StreamChunk: Send + 'static {
     /// Sets Bifrost's metadata.
     fn set_extra_fields(&mut self, extra: ExtraFields);
+    /// Usage, on the last chunk.
+    fn usage(&self) -> Option<&Usage>;
     /// Whether this chunk carries usage (the last one does).
-    fn has_usage(&self) -> bool;
+    fn has_usage(&self) -> bool {
+        self.usage().is_some()
+    }
+    /// Adds this chunk's text and tool-call fragments to the recorded answer.
+    fn record_into(&self, answer: &mut Answer);
 }
 
 impl StreamChunk for ChatChunk {
     fn set_extra_fields(&mut self, extra: ExtraFields) {
         self.extra_fields = Some(extra);
     }
-    fn has_usage(&self) -> bool {
-        self.usage.is_some()
+    fn usage(&self) -> Option<&Usage> {
+        self.usage.as_ref()
+    }
+    fn record_into(&self, answer: &mut Answer) {
+        let Some(choice) = self.choices.iter().find(|c| c.index == 0) else {
+            return;
+        };
+        if let Some(text) = &choice.delta.content {
+            answer.content.push_str(text);
+        }
+        for call in choice.delta.tool_calls.iter().flatten() {
+            let i = call.index as usize;
+            if answer.tool_calls.len() <= i {
+                answer.tool_calls.resize_with(i + 1, Default::default);
+            }
+            let slot = &mut answer.tool_calls[i];
+            if let Some(id) = &call.id {
+                slot.0.clone_from(id);
+            }
+            if let Some(f) = &call.function {
+                if let Some(name) = &f.name {
+                    slot.1.push_str(name);
+                }
+                if let Some(args) = &f.arguments {
+                    slot.2.push_str(args);
+                }
+            }
+        }
     }
 }
 
@@ -32,9 +68,83 @@ impl StreamChunk for TextResponse {
     fn set_extra_fields(&mut self, extra: ExtraFields) {
         self.extra_fields = Some(extra);
     }
-    fn has_usage(&self) -> bool {
-        self.usage.is_some()
+    fn usage(&self) -> Option<&Usage> {
+        self.usage.as_ref()
     }
+    fn record_into(&self, answer: &mut Answer) {
+        if let Some(choice) = self.choices.iter().find(|c| c.index == 0) {
+            answer.content.push_str(&choice.text);
+        }
+    }
+}
+
+/// A streamed answer assembled for the request log.
+#[derive(Debug, Default)]
+pub struct Answer {
+    content: String,
+    /// (id, name, arguments) per tool-call index.
+    tool_calls: Vec<(String, String, String)>,
+}
+
+impl Answer {
+    fn to_json(&self) -> String {
+        let calls: Vec<serde_json::Value> = self
+            .tool_calls
+            .iter()
+            .map(|(id, name, args)| {
+                serde_json::json!({"id": id, "type": "function", "function": {"name": name, "arguments": args}})
+            })
+            .collect();
+        let mut msg = serde_json::json!({"role": "assistant", "content": self.content});
+        if !calls.is_empty() {
+            msg["tool_calls"] = serde_json::Value::Array(calls);
+        }
+        msg.to_string()
+    }
+}
+
+/// Ends the tracker with the stream: success at its end, the error if one arrives, and
+/// cancelled (by the tracker's `Drop`) if the client drops the stream first.
+pub fn observe<T: StreamChunk>(inner: ChunkStream<T>, tracker: Tracker) -> ChunkStream<T> {
+    struct Observed<T> {
+        inner: ChunkStream<T>,
+        tracker: Option<Tracker>,
+        answer: Option<Answer>,
+    }
+    let answer = tracker.captures_content().then(Answer::default);
+    let state = Observed {
+        inner,
+        tracker: Some(tracker),
+        answer,
+    };
+    Box::pin(futures_util::stream::unfold(state, |mut s| async move {
+        let next = s.inner.next().await;
+        let tracker = s.tracker.as_mut()?;
+        match next {
+            Some(Ok(chunk)) => {
+                tracker.first_chunk();
+                if let Some(u) = chunk.usage() {
+                    tracker.usage(u);
+                }
+                if let Some(a) = s.answer.as_mut() {
+                    chunk.record_into(a);
+                }
+                Some((Ok(chunk), s))
+            }
+            Some(Err(e)) => {
+                if let Some(t) = s.tracker.take() {
+                    t.fail(&e);
+                }
+                Some((Err(e), s))
+            }
+            None => {
+                if let Some(t) = s.tracker.take() {
+                    t.succeed(s.answer.as_ref().map(Answer::to_json));
+                }
+                None
+            }
+        }
+    }))
 }
 
 struct State<T> {
@@ -78,7 +188,10 @@ pub fn finish<T: StreamChunk>(
             Ok(next) => next,
             Err(_) => {
                 s.done = true;
-                let err = Error::Timeout { provider: s.provider.clone(), seconds: s.idle.as_secs() };
+                let err = Error::Timeout {
+                    provider: s.provider.clone(),
+                    seconds: s.idle.as_secs(),
+                };
                 return Some((Err(err), s));
             }
         };
@@ -118,7 +231,10 @@ mod tests {
             .chain(futures_util::stream::pending());
         let mut s = finish::<ChatChunk>(
             Box::pin(slow),
-            ExtraFields { provider: "openai".into(), ..ExtraFields::default() },
+            ExtraFields {
+                provider: "openai".into(),
+                ..ExtraFields::default()
+            },
             Duration::from_secs(5),
             Instant::now(),
             None,

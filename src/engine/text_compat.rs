@@ -19,7 +19,8 @@ pub fn to_chat(req: &TextRequest) -> Result<ChatRequest> {
         }
         _ => {
             return Err(Error::BadRequest(
-                "prompt must be a single string when a text completion is served through chat".into(),
+                "prompt must be a single string when a text completion is served through chat"
+                    .into(),
             ))
         }
     };
@@ -56,7 +57,11 @@ pub fn from_chat(resp: ChatResponse) -> TextResponse {
             .choices
             .into_iter()
             .map(|c| TextChoice {
-                text: c.message.content.map(|m| m.joined_text()).unwrap_or_default(),
+                text: c
+                    .message
+                    .content
+                    .map(|m| m.joined_text())
+                    .unwrap_or_default(),
                 index: c.index,
                 logprobs: None,
                 finish_reason: c.finish_reason,
@@ -102,7 +107,10 @@ mod tests {
         )
         .unwrap();
         let chat = to_chat(&req).unwrap();
-        assert_eq!(chat.messages[0].content, Some(MessageContent::Text("Say hi".into())));
+        assert_eq!(
+            chat.messages[0].content,
+            Some(MessageContent::Text("Say hi".into()))
+        );
         assert_eq!(chat.max_tokens, Some(5));
         let resp: ChatResponse = serde_json::from_str(
             r#"{"id":"c1","object":"chat.completion","created":1,"model":"llama","choices":[
@@ -113,8 +121,7 @@ mod tests {
         let text = from_chat(resp);
         assert_eq!(text.choices[0].text, "hi");
         assert_eq!(text.usage.unwrap().total_tokens, 3);
-        let bad: TextRequest =
-            serde_json::from_str(r#"{"model":"m","prompt":["a","b"]}"#).unwrap();
+        let bad: TextRequest = serde_json::from_str(r#"{"model":"m","prompt":["a","b"]}"#).unwrap();
         assert!(to_chat(&bad).is_err());
     }
 }

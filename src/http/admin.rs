@@ -19,20 +19,29 @@ use crate::error::{Error, Result};
 
 type ApiResult = std::result::Result<Response, Error>;
 
-fn body<T: serde::de::DeserializeOwned>(state: &AppState, body: Result<Bytes, BytesRejection>) -> Result<T> {
-    parse_json(body, state.gateway.snapshot().client.max_request_body_size_mb)
+fn body<T: serde::de::DeserializeOwned>(
+    state: &AppState,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<T> {
+    parse_json(
+        body,
+        state.gateway.snapshot().client.max_request_body_size_mb,
+    )
 }
 
 /// `GET /health`: `{"status":"ok","components":{"db_pings":"ok"|"disabled"}}`, 503 when the
 /// config store does not answer.
 pub async fn health(State(state): State<Arc<AppState>>) -> Response {
     if state.gateway.snapshot().client.disable_db_pings_in_health {
-        return Json(json!({"status": "ok", "components": {"db_pings": "disabled"}})).into_response();
+        return Json(json!({"status": "ok", "components": {"db_pings": "disabled"}}))
+            .into_response();
     }
     let store = Arc::clone(state.gateway.store());
     let ping = tokio::task::spawn_blocking(move || store.ping()).await;
     match ping {
-        Ok(Ok(())) => Json(json!({"status": "ok", "components": {"db_pings": "ok"}})).into_response(),
+        Ok(Ok(())) => {
+            Json(json!({"status": "ok", "components": {"db_pings": "ok"}})).into_response()
+        }
         _ => (
             http::StatusCode::SERVICE_UNAVAILABLE,
             Json(json!({"status": "error", "components": {"db_pings": "failed"}})),
@@ -75,14 +84,23 @@ pub struct CreateProvider {
 }
 
 /// `POST /api/providers`.
-pub async fn create_provider(State(state): State<Arc<AppState>>, raw: Result<Bytes, BytesRejection>) -> ApiResult {
+pub async fn create_provider(
+    State(state): State<Arc<AppState>>,
+    raw: Result<Bytes, BytesRejection>,
+) -> ApiResult {
     let req: CreateProvider = body(&state, raw)?;
-    let view = state.gateway.create_provider(&req.provider, req.config).await?;
+    let view = state
+        .gateway
+        .create_provider(&req.provider, req.config)
+        .await?;
     Ok((http::StatusCode::OK, Json(view)).into_response())
 }
 
 /// `GET /api/providers/{name}`.
-pub async fn get_provider(State(state): State<Arc<AppState>>, Path(name): Path<String>) -> ApiResult {
+pub async fn get_provider(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+) -> ApiResult {
     Ok(Json(state.gateway.get_provider(&name).await?).into_response())
 }
 
@@ -97,7 +115,9 @@ pub async fn update_provider(
     if let Some(obj) = value.as_object_mut() {
         if let Some(p) = obj.remove("provider") {
             if p.as_str() != Some(name.as_str()) {
-                return Err(Error::BadRequest("provider in the body does not match the path".into()));
+                return Err(Error::BadRequest(
+                    "provider in the body does not match the path".into(),
+                ));
             }
         }
         obj.remove("name");
@@ -108,7 +128,10 @@ pub async fn update_provider(
 }
 
 /// `DELETE /api/providers/{name}`.
-pub async fn delete_provider(State(state): State<Arc<AppState>>, Path(name): Path<String>) -> ApiResult {
+pub async fn delete_provider(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+) -> ApiResult {
     state.gateway.delete_provider(&name).await?;
     Ok(Json(json!({"message": "Provider deleted successfully"})).into_response())
 }
@@ -131,7 +154,10 @@ pub async fn add_key(
 }
 
 /// `GET /api/providers/{name}/keys/{id}`.
-pub async fn get_key(State(state): State<Arc<AppState>>, Path((name, id)): Path<(String, String)>) -> ApiResult {
+pub async fn get_key(
+    State(state): State<Arc<AppState>>,
+    Path((name, id)): Path<(String, String)>,
+) -> ApiResult {
     let p = state.gateway.get_provider(&name).await?;
     let key = p
         .config
@@ -153,7 +179,10 @@ pub async fn update_key(
 }
 
 /// `DELETE /api/providers/{name}/keys/{id}`.
-pub async fn delete_key(State(state): State<Arc<AppState>>, Path((name, id)): Path<(String, String)>) -> ApiResult {
+pub async fn delete_key(
+    State(state): State<Arc<AppState>>,
+    Path((name, id)): Path<(String, String)>,
+) -> ApiResult {
     state.gateway.delete_key(&name, &id).await?;
     Ok(Json(json!({"message": "Key deleted successfully"})).into_response())
 }

@@ -22,7 +22,12 @@ pub struct ApiError {
 
 impl From<Error> for ApiError {
     fn from(error: Error) -> Self {
-        Self { error, request_type: None, provider: None, model: None }
+        Self {
+            error,
+            request_type: None,
+            provider: None,
+            model: None,
+        }
     }
 }
 
@@ -76,14 +81,20 @@ impl ApiError {
             kind: e.error_type(),
             is_bifrost_error: e.is_bifrost_error(),
             status_code: e.status(),
-            error: Detail { kind: e.error_type(), code: e.code(), message: e.to_string(), param },
+            error: Detail {
+                kind: e.error_type(),
+                code: e.code(),
+                message: e.to_string(),
+                param,
+            },
             extra_fields: Extra {
                 provider: e.provider().or(self.provider.as_deref()),
                 model_requested: self.model.as_deref(),
                 request_type: self.request_type,
             },
         };
-        serde_json::to_vec(&body).unwrap_or_else(|_| b"{\"error\":{\"message\":\"internal error\"}}".to_vec())
+        serde_json::to_vec(&body)
+            .unwrap_or_else(|_| b"{\"error\":{\"message\":\"internal error\"}}".to_vec())
     }
 
     /// The HTTP status.

@@ -26,7 +26,12 @@ fn failed(state: &AppState, model: &str, request_type: RequestType, error: Error
         Some((p, m)) => (Some(p.to_owned()), Some(m.to_owned())),
         None => (None, (!model.is_empty()).then(|| model.to_owned())),
     };
-    ApiError { error, request_type: Some(request_type), provider, model }
+    ApiError {
+        error,
+        request_type: Some(request_type),
+        provider,
+        model,
+    }
 }
 
 fn limit_mb(state: &AppState) -> u64 {
@@ -34,7 +39,7 @@ fn limit_mb(state: &AppState) -> u64 {
 }
 
 fn request_options(state: &AppState, headers: &HeaderMap) -> crate::engine::RequestOptions {
-    options(headers, &state.gateway.current().client.header_filter_config)
+    options(headers, &state.gateway.current().client)
 }
 
 /// `POST /v1/chat/completions`.
@@ -48,7 +53,11 @@ pub async fn chat_completions(
         Err(e) => return failed(&state, "", RequestType::ChatCompletion, e).into_response(),
     };
     let stream = req.stream.unwrap_or(false);
-    let request_type = if stream { RequestType::ChatCompletionStream } else { RequestType::ChatCompletion };
+    let request_type = if stream {
+        RequestType::ChatCompletionStream
+    } else {
+        RequestType::ChatCompletion
+    };
     if req.messages.is_empty() {
         let e = Error::BadRequest("messages is required and must not be empty".into());
         return failed(&state, &req.model, request_type, e).into_response();
@@ -78,7 +87,11 @@ pub async fn completions(
         Err(e) => return failed(&state, "", RequestType::TextCompletion, e).into_response(),
     };
     let stream = req.stream.unwrap_or(false);
-    let request_type = if stream { RequestType::TextCompletionStream } else { RequestType::TextCompletion };
+    let request_type = if stream {
+        RequestType::TextCompletionStream
+    } else {
+        RequestType::TextCompletion
+    };
     if req.prompt.is_null() {
         let e = Error::BadRequest("prompt is required".into());
         return failed(&state, &req.model, request_type, e).into_response();
@@ -126,10 +139,19 @@ pub struct ModelsQuery {
 
 /// `GET /v1/models`.
 pub async fn models(State(state): State<Arc<AppState>>, Query(q): Query<ModelsQuery>) -> Response {
-    match state.gateway.list_models(q.provider.as_deref().filter(|p| !p.is_empty())).await {
+    match state
+        .gateway
+        .list_models(q.provider.as_deref().filter(|p| !p.is_empty()))
+        .await
+    {
         Ok(list) => Json(list).into_response(),
-        Err(e) => ApiError { error: e, request_type: Some(RequestType::ListModels), provider: q.provider, model: None }
-            .into_response(),
+        Err(e) => ApiError {
+            error: e,
+            request_type: Some(RequestType::ListModels),
+            provider: q.provider,
+            model: None,
+        }
+        .into_response(),
     }
 }
 
@@ -149,7 +171,13 @@ where
         request_type: RequestType,
         finished: bool,
     }
-    let start = Sse { inner: Box::pin(stream), state, model, request_type, finished: false };
+    let start = Sse {
+        inner: Box::pin(stream),
+        state,
+        model,
+        request_type,
+        finished: false,
+    };
     let body = futures_util::stream::unfold(start, |mut s| async move {
         if s.finished {
             return None;
@@ -172,7 +200,9 @@ where
         .header(http::header::CACHE_CONTROL, "no-cache")
         .header("x-accel-buffering", "no")
         .body(Body::from_stream(body))
-        .unwrap_or_else(|_| Error::Internal("could not build the stream response".into()).into_response())
+        .unwrap_or_else(|_| {
+            Error::Internal("could not build the stream response".into()).into_response()
+        })
 }
 
 fn data_event(json: &[u8]) -> Bytes {

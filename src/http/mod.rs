@@ -29,22 +29,33 @@ pub struct AppState {
 /// restart). Unknown routes and wrong methods answer in Bifrost's error JSON.
 pub fn router(state: Arc<AppState>) -> Router {
     let client = state.gateway.snapshot().client.clone();
-    let limit = usize::try_from(client.max_request_body_size_mb.saturating_mul(1024 * 1024)).unwrap_or(usize::MAX);
+    let limit = usize::try_from(client.max_request_body_size_mb.saturating_mul(1024 * 1024))
+        .unwrap_or(usize::MAX);
     let inference = Router::new()
         .route("/chat/completions", post(inference::chat_completions))
         .route("/completions", post(inference::completions))
         .route("/embeddings", post(inference::embeddings))
         .route("/models", get(inference::models));
     let api = Router::new()
-        .route("/providers", get(admin::list_providers).post(admin::create_provider))
+        .route(
+            "/providers",
+            get(admin::list_providers).post(admin::create_provider),
+        )
         .route(
             "/providers/{name}",
-            get(admin::get_provider).put(admin::update_provider).delete(admin::delete_provider),
+            get(admin::get_provider)
+                .put(admin::update_provider)
+                .delete(admin::delete_provider),
         )
-        .route("/providers/{name}/keys", get(admin::list_keys).post(admin::add_key))
+        .route(
+            "/providers/{name}/keys",
+            get(admin::list_keys).post(admin::add_key),
+        )
         .route(
             "/providers/{name}/keys/{key_id}",
-            get(admin::get_key).put(admin::update_key).delete(admin::delete_key),
+            get(admin::get_key)
+                .put(admin::update_key)
+                .delete(admin::delete_key),
         )
         .route("/keys", get(admin::all_keys))
         .route("/version", get(admin::version))
@@ -68,7 +79,10 @@ async fn not_found(req: Request) -> Error {
 }
 
 async fn method_not_allowed(req: Request) -> Error {
-    Error::MethodNotAllowed { method: req.method().to_string(), path: req.uri().path().to_owned() }
+    Error::MethodNotAllowed {
+        method: req.method().to_string(),
+        path: req.uri().path().to_owned(),
+    }
 }
 
 fn cors(origins: &[String]) -> CorsLayer {

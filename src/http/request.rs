@@ -6,18 +6,23 @@ use axum::extract::rejection::BytesRejection;
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use serde::de::DeserializeOwned;
 
-use crate::config::types::HeaderFilterConfig;
+use crate::config::types::ClientConfig;
 use crate::engine::RequestOptions;
 use crate::error::Error;
 
 /// Parses a JSON body, naming the bad field's path; an over-limit body is a 413.
-pub fn parse_json<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>, limit_mb: u64) -> Result<T, Error> {
+pub fn parse_json<T: DeserializeOwned>(
+    body: Result<Bytes, BytesRejection>,
+    limit_mb: u64,
+) -> Result<T, Error> {
     let bytes = body.map_err(|rejection| match rejection.status() {
         StatusCode::PAYLOAD_TOO_LARGE => Error::PayloadTooLarge { limit_mb },
         _ => Error::BadRequest(format!("could not read the request body: {rejection}")),
     })?;
     if bytes.is_empty() {
-        return Err(Error::BadRequest("request body is empty; send a JSON object".into()));
+        return Err(Error::BadRequest(
+            "request body is empty; send a JSON object".into(),
+        ));
     }
     let mut de = serde_json::Deserializer::from_slice(&bytes);
     serde_path_to_error::deserialize(&mut de).map_err(|e| {
@@ -48,21 +53,40 @@ const NEVER_FORWARDED: &[&str] = &[
 ];
 
 /// The engine's options from the request headers.
-pub fn options(headers: &HeaderMap, filter: &HeaderFilterConfig) -> RequestOptions {
-    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+pub fn options(headers: &HeaderMap, client: &ClientConfig) -> RequestOptions {
+    let filter = &client.header_filter_config;
+    let text = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
     let mut forwarded = Vec::new();
     for (name, value) in headers {
         let lower = name.as_str();
         let target = match lower.strip_prefix("x-bf-eh-") {
             Some(rest) => rest,
             // With an allowlist, plain headers on it are forwarded too (Bifrost).
-            None if filter.allowlist.iter().any(|a| a.eq_ignore_ascii_case(lower)) => lower,
+            None if filter
+                .allowlist
+                .iter()
+                .any(|a| a.eq_ignore_ascii_case(lower)) =>
+            {
+                lower
+            }
             None => continue,
         };
         if target.is_empty()
             || NEVER_FORWARDED.contains(&target)
-            || filter.denylist.iter().any(|d| d.eq_ignore_ascii_case(target))
-            || (!filter.allowlist.is_empty() && !filter.allowlist.iter().any(|a| a.eq_ignore_ascii_case(target)))
+            || filter
+                .denylist
+                .iter()
+                .any(|d| d.eq_ignore_ascii_case(target))
+            || (!filter.allowlist.is_empty()
+                && !filter
+                    .allowlist
+                    .iter()
+                    .any(|a| a.eq_ignore_ascii_case(target)))
         {
             continue;
         }
@@ -71,16 +95,39 @@ pub fn options(headers: &HeaderMap, filter: &HeaderFilterConfig) -> RequestOptio
         }
     }
     RequestOptions {
+        log_metadata: log_metadata(headers, &client.logging_headers),
         pinned_key_id: text("x-bf-api-key-id"),
         pinned_key_name: text("x-bf-api-key"),
         forwarded_headers: forwarded,
-        passthrough_extra: text("x-bf-passthrough-extra-params").is_some_and(|v| v.eq_ignore_ascii_case("true")),
+        passthrough_extra: text("x-bf-passthrough-extra-params")
+            .is_some_and(|v| v.eq_ignore_ascii_case("true")),
     }
+}
+
+/// Values for the request log: `x-bf-lh-<key>` headers as `<key>`, and the headers named in
+/// `client.logging_headers` under their own names.
+fn log_metadata(headers: &HeaderMap, logging_headers: &[String]) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (name, value) in headers {
+        let Ok(value) = value.to_str() else { continue };
+        if let Some(key) = name.as_str().strip_prefix("x-bf-lh-") {
+            if !key.is_empty() {
+                out.push((key.to_owned(), value.to_owned()));
+            }
+        } else if logging_headers
+            .iter()
+            .any(|h| h.eq_ignore_ascii_case(name.as_str()))
+        {
+            out.push((name.as_str().to_owned(), value.to_owned()));
+        }
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::types::HeaderFilterConfig;
 
     #[test]
     fn extra_headers_are_filtered() {
@@ -89,10 +136,35 @@ mod tests {
         h.insert("x-bf-eh-cookie", HeaderValue::from_static("secret"));
         h.insert("x-bf-eh-x-blocked", HeaderValue::from_static("no"));
         h.insert("x-bf-api-key", HeaderValue::from_static("primary"));
-        h.insert("x-bf-passthrough-extra-params", HeaderValue::from_static("true"));
-        let filter = HeaderFilterConfig { allowlist: vec![], denylist: vec!["x-blocked".into()] };
-        let o = options(&h, &filter);
-        let names: Vec<&str> = o.forwarded_headers.iter().map(|(n, _)| n.as_str()).collect();
+        h.insert(
+            "x-bf-passthrough-extra-params",
+            HeaderValue::from_static("true"),
+        );
+        h.insert("x-bf-lh-team", HeaderValue::from_static("search"));
+        h.insert("x-tenant-id", HeaderValue::from_static("t1"));
+        let client = ClientConfig {
+            header_filter_config: HeaderFilterConfig {
+                allowlist: vec![],
+                denylist: vec!["x-blocked".into()],
+            },
+            logging_headers: vec!["X-Tenant-ID".into()],
+            ..ClientConfig::default()
+        };
+        let o = options(&h, &client);
+        let mut meta = o.log_metadata.clone();
+        meta.sort();
+        assert_eq!(
+            meta,
+            vec![
+                ("team".to_owned(), "search".to_owned()),
+                ("x-tenant-id".to_owned(), "t1".to_owned())
+            ]
+        );
+        let names: Vec<&str> = o
+            .forwarded_headers
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .collect();
         assert_eq!(names, vec!["x-org"]);
         assert_eq!(o.pinned_key_name.as_deref(), Some("primary"));
         assert!(o.passthrough_extra);

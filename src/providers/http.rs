@@ -83,11 +83,18 @@ async fn send(
         .await
         .map_err(|_| timeout(call))?
         .map_err(|e| transport_error(call, &e))?;
-    Err(Error::Upstream(Box::new(parse_error(call.provider, status, &body))))
+    Err(Error::Upstream(Box::new(parse_error(
+        call.provider,
+        status,
+        &body,
+    ))))
 }
 
 fn timeout(call: &Call<'_>) -> Error {
-    Error::Timeout { provider: call.provider.to_owned(), seconds: call.timeout.as_secs() }
+    Error::Timeout {
+        provider: call.provider.to_owned(),
+        seconds: call.timeout.as_secs(),
+    }
 }
 
 /// Maps a reqwest failure to a timeout or a network error, without the URL (it may carry a
@@ -145,14 +152,12 @@ pub fn sse_events(
     resp: reqwest::Response,
 ) -> impl Stream<Item = Result<SseEvent>> + Send + 'static {
     let provider = call.provider.to_owned();
-    let bytes = resp
-        .bytes_stream()
-        .map(move |r: reqwest::Result<Bytes>| {
-            r.map_err(|e| Error::Network {
-                provider: provider.clone(),
-                message: format!("stream interrupted: {}", e.without_url_ref()),
-            })
-        });
+    let bytes = resp.bytes_stream().map(move |r: reqwest::Result<Bytes>| {
+        r.map_err(|e| Error::Network {
+            provider: provider.clone(),
+            message: format!("stream interrupted: {}", e.without_url_ref()),
+        })
+    });
     sse::events(Box::pin(bytes))
 }
 

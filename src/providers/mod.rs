@@ -62,12 +62,12 @@ impl Call<'_> {
             None => {
                 // Tolerate a base URL that already ends with the prefix (`.../v1`), a common
                 // way to write an OpenAI-compatible server's address.
-                let prefix = if !self.path_prefix.is_empty() && self.base_url.ends_with(self.path_prefix)
-                {
-                    ""
-                } else {
-                    self.path_prefix
-                };
+                let prefix =
+                    if !self.path_prefix.is_empty() && self.base_url.ends_with(self.path_prefix) {
+                        ""
+                    } else {
+                        self.path_prefix
+                    };
                 format!("{}{}{}", self.base_url, prefix, default_path)
             }
         }
@@ -120,7 +120,11 @@ impl ProviderClient {
     }
 
     /// Embeddings.
-    pub async fn embed(&self, call: &Call<'_>, req: &EmbeddingRequest) -> Result<EmbeddingResponse> {
+    pub async fn embed(
+        &self,
+        call: &Call<'_>,
+        req: &EmbeddingRequest,
+    ) -> Result<EmbeddingResponse> {
         match self.wire {
             WireFormat::OpenAi => openai_compat::embed(&self.http, call, req).await,
             WireFormat::Anthropic => Err(crate::Error::UnsupportedOperation {

@@ -49,7 +49,11 @@ fn error(provider: &str, status: u16, body: &[u8]) -> UpstreamError {
 }
 
 /// `POST /chat/completions`.
-pub async fn chat(http: &reqwest::Client, call: &Call<'_>, req: &ChatRequest) -> Result<ChatResponse> {
+pub async fn chat(
+    http: &reqwest::Client,
+    call: &Call<'_>,
+    req: &ChatRequest,
+) -> Result<ChatResponse> {
     let body = Outgoing::new(call, req, &req.extra, false);
     let url = call.url("/chat/completions");
     let resp = http::post_json(http, call, &url, Auth::Bearer, &[], &body, error).await?;
@@ -57,7 +61,11 @@ pub async fn chat(http: &reqwest::Client, call: &Call<'_>, req: &ChatRequest) ->
 }
 
 /// `POST /chat/completions` with `stream: true`.
-pub async fn chat_stream(http: &reqwest::Client, call: &Call<'_>, req: &ChatRequest) -> Result<ChatStream> {
+pub async fn chat_stream(
+    http: &reqwest::Client,
+    call: &Call<'_>,
+    req: &ChatRequest,
+) -> Result<ChatStream> {
     let body = Outgoing::new(call, req, &req.extra, true);
     let url = call.url("/chat/completions");
     let resp = http::post_json(http, call, &url, Auth::Bearer, &[], &body, error).await?;
@@ -65,7 +73,11 @@ pub async fn chat_stream(http: &reqwest::Client, call: &Call<'_>, req: &ChatRequ
 }
 
 /// `POST /completions`.
-pub async fn text(http: &reqwest::Client, call: &Call<'_>, req: &TextRequest) -> Result<TextResponse> {
+pub async fn text(
+    http: &reqwest::Client,
+    call: &Call<'_>,
+    req: &TextRequest,
+) -> Result<TextResponse> {
     let body = Outgoing::new(call, req, &req.extra, false);
     let url = call.url("/completions");
     let resp = http::post_json(http, call, &url, Auth::Bearer, &[], &body, error).await?;
@@ -73,7 +85,11 @@ pub async fn text(http: &reqwest::Client, call: &Call<'_>, req: &TextRequest) ->
 }
 
 /// `POST /completions` with `stream: true`.
-pub async fn text_stream(http: &reqwest::Client, call: &Call<'_>, req: &TextRequest) -> Result<TextStream> {
+pub async fn text_stream(
+    http: &reqwest::Client,
+    call: &Call<'_>,
+    req: &TextRequest,
+) -> Result<TextStream> {
     let body = Outgoing::new(call, req, &req.extra, true);
     let url = call.url("/completions");
     let resp = http::post_json(http, call, &url, Auth::Bearer, &[], &body, error).await?;
@@ -101,7 +117,10 @@ pub async fn list_models(http: &reqwest::Client, call: &Call<'_>) -> Result<Vec<
 }
 
 /// `data:` events decoded as `T` until `[DONE]`; an `{"error":...}` event becomes an error.
-fn data_stream<T>(call: &Call<'_>, resp: reqwest::Response) -> impl futures_util::Stream<Item = Result<T>> + Send + 'static
+fn data_stream<T>(
+    call: &Call<'_>,
+    resp: reqwest::Response,
+) -> impl futures_util::Stream<Item = Result<T>> + Send + 'static
 where
     T: serde::de::DeserializeOwned + Send + 'static,
 {
@@ -115,7 +134,9 @@ where
             let item = match ev {
                 Err(e) => Some(Err(e)),
                 Ok(ev) if ev.data.trim().is_empty() => None,
-                Ok(ev) if ev.data.starts_with("{\"error\"") => Some(Err(stream_error(&provider, &ev.data))),
+                Ok(ev) if ev.data.starts_with("{\"error\"") => {
+                    Some(Err(stream_error(&provider, &ev.data)))
+                }
                 Ok(ev) => Some(http::decode_event::<T>(&provider, &ev.data)),
             };
             std::future::ready(item)
@@ -123,7 +144,9 @@ where
 }
 
 fn stream_error(provider: &str, data: &str) -> Error {
-    let detail = serde_json::from_str::<ErrorBody>(data).map(|b| b.error).unwrap_or_default();
+    let detail = serde_json::from_str::<ErrorBody>(data)
+        .map(|b| b.error)
+        .unwrap_or_default();
     Error::Upstream(Box::new(UpstreamError {
         provider: provider.to_owned(),
         status: 500,

@@ -137,9 +137,18 @@ mod tests {
         assert_eq!(
             evs,
             vec![
-                SseEvent { event: "message_start".into(), data: "{\"a\":1}".into() },
-                SseEvent { event: String::new(), data: "x\ny".into() },
-                SseEvent { event: String::new(), data: "[DONE]".into() },
+                SseEvent {
+                    event: "message_start".into(),
+                    data: "{\"a\":1}".into()
+                },
+                SseEvent {
+                    event: String::new(),
+                    data: "x\ny".into()
+                },
+                SseEvent {
+                    event: String::new(),
+                    data: "[DONE]".into()
+                },
             ]
         );
     }

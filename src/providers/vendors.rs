@@ -78,7 +78,14 @@ use KeyPolicy::{None as Keyless, Optional, Required};
 
 /// Every built-in provider (Bifrost §4.1, §4.2). Capabilities follow Bifrost's matrix.
 pub const VENDORS: &[Vendor] = &[
-    row("openai", Some("https://api.openai.com"), "/v1", Required, true, true),
+    row(
+        "openai",
+        Some("https://api.openai.com"),
+        "/v1",
+        Required,
+        true,
+        true,
+    ),
     Vendor {
         name: "anthropic",
         wire: WireFormat::Anthropic,
@@ -89,22 +96,106 @@ pub const VENDORS: &[Vendor] = &[
         embeddings: false,
         list_models: true,
     },
-    row("groq", Some("https://api.groq.com/openai"), "/v1", Required, false, false),
-    row("mistral", Some("https://api.mistral.ai"), "/v1", Required, false, true),
-    row("cerebras", Some("https://api.cerebras.ai"), "/v1", Required, true, false),
-    row("xai", Some("https://api.x.ai"), "/v1", Required, true, false),
+    row(
+        "groq",
+        Some("https://api.groq.com/openai"),
+        "/v1",
+        Required,
+        false,
+        false,
+    ),
+    row(
+        "mistral",
+        Some("https://api.mistral.ai"),
+        "/v1",
+        Required,
+        false,
+        true,
+    ),
+    row(
+        "cerebras",
+        Some("https://api.cerebras.ai"),
+        "/v1",
+        Required,
+        true,
+        false,
+    ),
+    row(
+        "xai",
+        Some("https://api.x.ai"),
+        "/v1",
+        Required,
+        true,
+        false,
+    ),
     Vendor {
         list_models: false,
-        ..row("perplexity", Some("https://api.perplexity.ai"), "", Required, false, false)
+        ..row(
+            "perplexity",
+            Some("https://api.perplexity.ai"),
+            "",
+            Required,
+            false,
+            false,
+        )
     },
-    row("openrouter", Some("https://openrouter.ai/api"), "/v1", Required, true, false),
-    row("nebius", Some("https://api.tokenfactory.nebius.com"), "/v1", Required, true, true),
-    row("parasail", Some("https://api.parasail.io"), "/v1", Required, false, false),
-    row("fireworks", Some("https://api.fireworks.ai/inference"), "/v1", Required, true, true),
-    row("deepseek", Some("https://api.deepseek.com"), "/v1", Required, false, false),
-    row("huggingface", Some("https://router.huggingface.co"), "/v1", Required, false, false),
+    row(
+        "openrouter",
+        Some("https://openrouter.ai/api"),
+        "/v1",
+        Required,
+        true,
+        false,
+    ),
+    row(
+        "nebius",
+        Some("https://api.tokenfactory.nebius.com"),
+        "/v1",
+        Required,
+        true,
+        true,
+    ),
+    row(
+        "parasail",
+        Some("https://api.parasail.io"),
+        "/v1",
+        Required,
+        false,
+        false,
+    ),
+    row(
+        "fireworks",
+        Some("https://api.fireworks.ai/inference"),
+        "/v1",
+        Required,
+        true,
+        true,
+    ),
+    row(
+        "deepseek",
+        Some("https://api.deepseek.com"),
+        "/v1",
+        Required,
+        false,
+        false,
+    ),
+    row(
+        "huggingface",
+        Some("https://router.huggingface.co"),
+        "/v1",
+        Required,
+        false,
+        false,
+    ),
     row("ollama", None, "/v1", Keyless, true, true),
-    row("vllm", Some("http://localhost:8000"), "/v1", Optional, true, true),
+    row(
+        "vllm",
+        Some("http://localhost:8000"),
+        "/v1",
+        Optional,
+        true,
+        true,
+    ),
     row("sgl", None, "/v1", Keyless, true, true),
 ];
 
@@ -134,12 +225,19 @@ mod tests {
     #[test]
     fn names_are_unique_and_capabilities_match_bifrost() {
         for (i, v) in VENDORS.iter().enumerate() {
-            assert!(VENDORS[i + 1..].iter().all(|o| o.name != v.name), "{}", v.name);
+            assert!(
+                VENDORS[i + 1..].iter().all(|o| o.name != v.name),
+                "{}",
+                v.name
+            );
         }
         let groq = builtin("groq").unwrap();
         assert!(!supports(groq, RequestType::TextCompletion));
         assert!(supports(builtin("openai").unwrap(), RequestType::Embedding));
-        assert!(!supports(builtin("anthropic").unwrap(), RequestType::Embedding));
+        assert!(!supports(
+            builtin("anthropic").unwrap(),
+            RequestType::Embedding
+        ));
         assert!(builtin("ollama").unwrap().default_base_url.is_none());
     }
 }

@@ -681,7 +681,10 @@ mod tests {
         let Some(MessageContent::Parts(parts)) = &req.messages[0].content else {
             panic!("parts expected")
         };
-        assert_eq!(parts[1].image_url.as_ref().unwrap().url, "data:image/png;base64,AA");
+        assert_eq!(
+            parts[1].image_url.as_ref().unwrap().url,
+            "data:image/png;base64,AA"
+        );
     }
 
     #[test]

@@ -66,7 +66,9 @@ impl ConfigStore {
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         migrate(&mut conn)?;
-        Ok(Self { conn: Mutex::new(conn) })
+        Ok(Self {
+            conn: Mutex::new(conn),
+        })
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
@@ -99,7 +101,8 @@ impl ConfigStore {
                 .transpose()?
                 .unwrap_or_default();
             let mut stmt = c.prepare("SELECT name, config FROM providers ORDER BY name")?;
-            let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+            let rows =
+                stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
             let mut providers = BTreeMap::new();
             for row in rows {
                 let (name, text) = row?;
@@ -113,9 +116,11 @@ impl ConfigStore {
     /// One provider.
     pub fn provider(&self, name: &str) -> Result<Option<ProviderConfig>> {
         self.with(|c| {
-            c.query_row("SELECT config FROM providers WHERE name = ?1", [name], |r| {
-                r.get::<_, String>(0)
-            })
+            c.query_row(
+                "SELECT config FROM providers WHERE name = ?1",
+                [name],
+                |r| r.get::<_, String>(0),
+            )
             .optional()?
             .map(|text| decode(name, &text))
             .transpose()
@@ -164,7 +169,11 @@ impl ConfigStore {
         self.with(|c| {
             let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let text: Option<String> = tx
-                .query_row("SELECT config FROM providers WHERE name = ?1", [name], |r| r.get(0))
+                .query_row(
+                    "SELECT config FROM providers WHERE name = ?1",
+                    [name],
+                    |r| r.get(0),
+                )
                 .optional()?;
             let Some(text) = text else {
                 return Err(Error::NotFound(format!("provider {name} not found")));
@@ -259,7 +268,11 @@ impl ConfigStore {
 fn migrate(conn: &mut Connection) -> Result<()> {
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     let tx = conn.transaction()?;
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(usize::try_from(version).unwrap_or(0)) {
+    for (i, sql) in MIGRATIONS
+        .iter()
+        .enumerate()
+        .skip(usize::try_from(version).unwrap_or(0))
+    {
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", i + 1)?;
     }
@@ -272,11 +285,15 @@ fn encode<T: serde::Serialize>(value: &T) -> Result<String> {
 }
 
 fn decode<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> Result<T> {
-    serde_json::from_str(text).map_err(|e| Error::Store(format!("stored config of {what} is unreadable: {e}")))
+    serde_json::from_str(text)
+        .map_err(|e| Error::Store(format!("stored config of {what} is unreadable: {e}")))
 }
 
 fn hex_sha256(text: &str) -> String {
-    Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn now() -> i64 {
@@ -309,7 +326,15 @@ mod tests {
             .unwrap();
         let r = store.import_file(&f).unwrap();
         assert!(r.kept.contains(&"providers.openai".to_owned()));
-        assert_eq!(store.provider("openai").unwrap().unwrap().network_config.max_retries, 3);
+        assert_eq!(
+            store
+                .provider("openai")
+                .unwrap()
+                .unwrap()
+                .network_config
+                .max_retries,
+            3
+        );
         // A deletion is kept too.
         store.delete_provider("openai").unwrap();
         store.import_file(&f).unwrap();
@@ -325,11 +350,16 @@ mod tests {
     #[test]
     fn conflicts_and_missing_rows_are_errors() {
         let store = ConfigStore::in_memory().unwrap();
-        store.insert_provider("openai", &ProviderConfig::default()).unwrap();
+        store
+            .insert_provider("openai", &ProviderConfig::default())
+            .unwrap();
         assert!(matches!(
             store.insert_provider("openai", &ProviderConfig::default()),
             Err(Error::Conflict(_))
         ));
-        assert!(matches!(store.delete_provider("groq"), Err(Error::NotFound(_))));
+        assert!(matches!(
+            store.delete_provider("groq"),
+            Err(Error::NotFound(_))
+        ));
     }
 }

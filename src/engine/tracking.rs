@@ -1,0 +1,350 @@
+//! Request tracking: every accepted inference request ends in exactly one [`RequestRecord`],
+//! handed to the observers (request logs, metrics) whether it succeeded, failed or was
+//! cancelled by the client.
+//!
+//! A [`Tracker`] is created when the engine accepts a request and travels with it — inside the
+//! engine call for JSON answers, inside the response stream for streams. Finishing it sends the
+//! record; dropping it unfinished (the client went away and the future or stream was dropped)
+//! sends it as cancelled, with status 499. Observers run on the request's thread and must only
+//! enqueue: nothing here waits on disk.
+
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+
+use super::Served;
+use crate::error::Error;
+use crate::schemas::openai::Usage;
+use crate::schemas::RequestType;
+
+/// Final state of a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Answered.
+    Success,
+    /// Failed; see `error`.
+    Error,
+    /// The client went away first.
+    Cancelled,
+}
+
+impl Status {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Success => "success",
+            Status::Error => "error",
+            Status::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// An error as recorded.
+#[derive(Debug, Clone, Serialize)]
+pub struct RecordedError {
+    /// HTTP status answered.
+    pub status_code: u16,
+    /// Error type.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Message (never contains secrets: errors are built without them).
+    pub message: String,
+}
+
+/// Everything known about one finished request.
+#[derive(Debug, Clone, Serialize)]
+pub struct RequestRecord {
+    /// Request id (UUID v7, time ordered).
+    pub id: String,
+    /// Unix milliseconds when the request was accepted.
+    pub timestamp_ms: i64,
+    /// Request type.
+    pub request_type: RequestType,
+    /// Whether the answer was streamed.
+    pub stream: bool,
+    /// Provider that answered, else the one asked for.
+    pub provider: String,
+    /// Model asked of it.
+    pub model: String,
+    /// Key used.
+    pub selected_key_id: Option<String>,
+    /// Key name.
+    pub selected_key_name: Option<String>,
+    /// Retries on the provider that answered.
+    pub number_of_retries: u32,
+    /// 0 for the primary, n for the n-th fallback.
+    pub fallback_index: u32,
+    /// Final state.
+    pub status: Status,
+    /// Milliseconds from acceptance to the last byte.
+    pub latency_ms: f64,
+    /// Milliseconds to the first stream chunk.
+    pub ttft_ms: Option<f64>,
+    /// Token usage.
+    pub usage: Option<Usage>,
+    /// The error, for failed and cancelled requests.
+    pub error: Option<RecordedError>,
+    /// Request content as JSON text (messages, prompt or input), unless content logging is off.
+    pub input: Option<String>,
+    /// Parameters as JSON text.
+    pub params: Option<String>,
+    /// Answer content as JSON text, unless content logging is off.
+    pub output: Option<String>,
+    /// `x-bf-lh-*` and `client.logging_headers` values.
+    pub metadata: Vec<(String, String)>,
+}
+
+/// Receives finished records. Implementations must not block: enqueue and return.
+pub trait Observer: Send + Sync + 'static {
+    /// A request was accepted.
+    fn started(&self, _record: &RequestRecord) {}
+    /// A request ended; called exactly once per accepted request.
+    fn finished(&self, record: RequestRecord);
+}
+
+/// The guard that ends in exactly one record.
+pub struct Tracker {
+    record: Option<RequestRecord>,
+    observers: Arc<[Arc<dyn Observer>]>,
+    started: Instant,
+}
+
+impl std::fmt::Debug for Tracker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tracker")
+            .field("id", &self.record.as_ref().map(|r| &r.id))
+            .finish()
+    }
+}
+
+impl Tracker {
+    /// Starts tracking; `None` when nobody observes, so that an unobserved gateway does no work.
+    pub fn start(
+        observers: &Arc<[Arc<dyn Observer>]>,
+        request_type: RequestType,
+        stream: bool,
+        model: &str,
+        input: impl FnOnce() -> (Option<String>, Option<String>),
+        metadata: Vec<(String, String)>,
+    ) -> Option<Self> {
+        if observers.is_empty() {
+            return None;
+        }
+        let (provider, model) = match model.split_once('/') {
+            Some((p, m)) => (p.to_owned(), m.to_owned()),
+            None => (String::new(), model.to_owned()),
+        };
+        let (input, params) = input();
+        let record = RequestRecord {
+            id: uuid::Uuid::now_v7().to_string(),
+            timestamp_ms: unix_ms(),
+            request_type,
+            stream,
+            provider,
+            model,
+            selected_key_id: None,
+            selected_key_name: None,
+            number_of_retries: 0,
+            fallback_index: 0,
+            status: Status::Cancelled,
+            latency_ms: 0.0,
+            ttft_ms: None,
+            usage: None,
+            error: None,
+            input,
+            params,
+            output: None,
+            metadata,
+        };
+        for o in observers.iter() {
+            o.started(&record);
+        }
+        Some(Self {
+            record: Some(record),
+            observers: Arc::clone(observers),
+            started: Instant::now(),
+        })
+    }
+
+    /// The request id.
+    pub fn id(&self) -> &str {
+        self.record.as_ref().map_or("", |r| r.id.as_str())
+    }
+
+    /// Notes which provider, model and key served (or last tried).
+    pub fn served(&mut self, served: &Served) {
+        if let Some(r) = self.record.as_mut() {
+            r.provider.clone_from(&served.provider);
+            r.model.clone_from(&served.model);
+            r.selected_key_id.clone_from(&served.key_id);
+            r.selected_key_name.clone_from(&served.key_name);
+            r.number_of_retries = served.retries;
+            r.fallback_index = u32::try_from(served.fallback_index).unwrap_or(u32::MAX);
+        }
+    }
+
+    /// Notes the first stream chunk.
+    pub fn first_chunk(&mut self) {
+        let elapsed = self.elapsed_ms();
+        if let Some(r) = self.record.as_mut() {
+            r.ttft_ms.get_or_insert(elapsed);
+        }
+    }
+
+    /// Notes usage.
+    pub fn usage(&mut self, usage: &Usage) {
+        if let Some(r) = self.record.as_mut() {
+            r.usage = Some(usage.clone());
+        }
+    }
+
+    /// Whether content (input/output) is being captured.
+    pub fn captures_content(&self) -> bool {
+        self.record.as_ref().is_some_and(|r| r.input.is_some())
+    }
+
+    /// Ends successfully with the answer's content (as JSON text).
+    pub fn succeed(mut self, output: Option<String>) {
+        if let Some(r) = self.record.as_mut() {
+            r.status = Status::Success;
+            if r.input.is_some() {
+                r.output = output;
+            }
+        }
+        self.finish();
+    }
+
+    /// Ends with an error.
+    pub fn fail(mut self, error: &Error) {
+        let status = if matches!(error, Error::Cancelled) {
+            Status::Cancelled
+        } else {
+            Status::Error
+        };
+        if let Some(r) = self.record.as_mut() {
+            r.status = status;
+            r.error = Some(RecordedError {
+                status_code: error.status(),
+                kind: error.error_type().to_owned(),
+                message: error.to_string(),
+            });
+        }
+        self.finish();
+    }
+
+    fn elapsed_ms(&self) -> f64 {
+        self.started.elapsed().as_secs_f64() * 1000.0
+    }
+
+    fn finish(&mut self) {
+        let latency = self.elapsed_ms();
+        if let Some(mut r) = self.record.take() {
+            r.latency_ms = latency;
+            for o in self.observers.iter() {
+                o.finished(r.clone());
+            }
+        }
+    }
+}
+
+impl Drop for Tracker {
+    fn drop(&mut self) {
+        if let Some(r) = self.record.as_mut() {
+            // Dropped before it was finished: the client went away.
+            r.status = Status::Cancelled;
+            r.error.get_or_insert(RecordedError {
+                status_code: 499,
+                kind: "request_cancelled".into(),
+                message: "request cancelled by the client".into(),
+            });
+        }
+        self.finish();
+    }
+}
+
+fn unix_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    #[derive(Default)]
+    struct Collect(Mutex<Vec<RequestRecord>>);
+    impl Observer for Collect {
+        fn finished(&self, record: RequestRecord) {
+            self.0.lock().unwrap().push(record);
+        }
+    }
+
+    fn observers() -> (Arc<Collect>, Arc<[Arc<dyn Observer>]>) {
+        let c = Arc::new(Collect::default());
+        let list: Arc<[Arc<dyn Observer>]> = Arc::from(vec![c.clone() as Arc<dyn Observer>]);
+        (c, list)
+    }
+
+    #[test]
+    fn exactly_one_record_whatever_the_ending() {
+        let (c, obs) = observers();
+        let t = Tracker::start(
+            &obs,
+            RequestType::ChatCompletion,
+            false,
+            "openai/gpt-4o",
+            || (None, None),
+            vec![],
+        )
+        .unwrap();
+        t.succeed(None);
+        let t = Tracker::start(
+            &obs,
+            RequestType::ChatCompletion,
+            false,
+            "openai/gpt-4o",
+            || (None, None),
+            vec![],
+        )
+        .unwrap();
+        t.fail(&Error::BadRequest("x".into()));
+        let t = Tracker::start(
+            &obs,
+            RequestType::ChatCompletionStream,
+            true,
+            "openai/gpt-4o",
+            || (None, None),
+            vec![],
+        )
+        .unwrap();
+        drop(t);
+        let records = c.0.lock().unwrap();
+        let statuses: Vec<Status> = records.iter().map(|r| r.status).collect();
+        assert_eq!(
+            statuses,
+            vec![Status::Success, Status::Error, Status::Cancelled]
+        );
+        assert_eq!(records[2].error.as_ref().unwrap().status_code, 499);
+        assert_eq!(records[0].provider, "openai");
+        assert_eq!(records[0].model, "gpt-4o");
+    }
+
+    #[test]
+    fn no_observers_no_work() {
+        let obs: Arc<[Arc<dyn Observer>]> = Arc::from(Vec::new());
+        assert!(Tracker::start(
+            &obs,
+            RequestType::Embedding,
+            false,
+            "m",
+            || unreachable!(),
+            vec![]
+        )
+        .is_none());
+    }
+}
