@@ -191,6 +191,13 @@ fn network(at: &str, n: &NetworkConfig) -> Vec<String> {
             "{at}.network_config.retry_backoff_initial_ms: must not exceed retry_backoff_max_ms"
         ));
     }
+    if let Some(pem) = &n.ca_cert_pem {
+        if reqwest::Certificate::from_pem(pem.as_bytes()).is_err() {
+            problems.push(format!(
+                "{at}.network_config.ca_cert_pem: not a PEM certificate"
+            ));
+        }
+    }
     if n.max_conns_per_host == 0 {
         problems.push(format!(
             "{at}.network_config.max_conns_per_host: must be at least 1"
