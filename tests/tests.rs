@@ -1,1 +1,16 @@
+//! End-to-end tests: the real `bifrost` binary on port 0 with a temp app dir, against mock
+//! upstreams of our own that speak each wire format and record what they received.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+mod mock;
+
+mod admin;
+mod anthropic;
+mod bad_input;
+mod cli;
+mod inference;
+mod keys;
+mod lifecycle;
+mod resilience;
+mod sdk;

@@ -14,7 +14,6 @@ use serde_json::json;
 use super::request::parse_json;
 use super::AppState;
 use crate::config::{KeyConfig, ProviderConfig};
-use crate::engine::admin::redacted_key;
 use crate::error::{Error, Result};
 
 type ApiResult = std::result::Result<Response, Error>;
@@ -194,8 +193,10 @@ pub async fn all_keys(State(state): State<Arc<AppState>>) -> ApiResult {
         .into_iter()
         .flat_map(|p| {
             let name = p.name;
+            // `list_providers` already redacted the keys; redacting twice would turn
+            // `********wxyz` into `********`.
             p.config.keys.into_iter().map(move |k| {
-                let mut v = serde_json::to_value(redacted_key(&k)).unwrap_or_default();
+                let mut v = serde_json::to_value(&k).unwrap_or_default();
                 v["provider"] = json!(name);
                 v
             })
