@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: creates .venv with the official openai SDK (used by the e2e SDK test) if it is
-# missing, then `cargo test --all-targets`. Extra arguments go to cargo test.
+# missing, then `cargo test` on the library, binary and e2e suite (the benchmark is run
+# separately with `cargo bench`). Extra arguments go to cargo test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,4 +11,4 @@ fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -r tests/sdk/requirements.txt
 
 export BIFROST_TEST_PYTHON="${BIFROST_TEST_PYTHON:-$PWD/.venv/bin/python}"
-cargo test --all-targets "$@"
+cargo test --lib --bins --tests "$@"
