@@ -37,7 +37,7 @@ use crate::schemas::{ExtraFields, RequestType};
 use crate::store::ConfigStore;
 pub use routing::Target;
 use snapshot::{ProviderRuntime, Snapshot};
-use tracking::{Observer, Tracker};
+use tracking::{Observer, Settle, Tracker};
 
 mod capture;
 
@@ -54,6 +54,8 @@ pub struct RequestOptions {
     pub passthrough_extra: bool,
     /// `x-bf-lh-*` and `client.logging_headers` values for the request log.
     pub log_metadata: Vec<(String, String)>,
+    /// The virtual key the client sent, if any.
+    pub virtual_key: Option<String>,
 }
 
 /// Which provider and key served a request, for the caller and (later) the log.
@@ -82,6 +84,37 @@ pub struct Gateway {
     reload_lock: tokio::sync::Mutex<()>,
     /// Who hears about every finished request (request logs, metrics).
     observers: Arc<[Arc<dyn Observer>]>,
+    /// The policy consulted before routing (governance), if any.
+    admission: Option<Arc<dyn Admission>>,
+}
+
+/// A policy consulted before a request is routed: governance checks the virtual key, rate
+/// limits and budgets, may choose the provider (rewriting `model` and `fallbacks`), and returns
+/// a settler that charges the request's real usage and cost when it ends.
+pub trait Admission: Send + Sync + 'static {
+    /// Admits (possibly rewriting) or refuses a request. Must not wait on disk or the network.
+    fn admit(&self, request: &mut Admit<'_>) -> Result<Option<Box<dyn Settle>>>;
+}
+
+/// A request as admission sees it.
+#[derive(Debug)]
+pub struct Admit<'a> {
+    /// Request type.
+    pub request_type: RequestType,
+    /// The virtual key sent by the client (`x-bf-vk`, `Authorization: Bearer sk-bf-...`, ...).
+    pub virtual_key: Option<&'a str>,
+    /// `provider/model`, or a bare model for the policy to route; may be rewritten.
+    pub model: String,
+    /// Fallbacks; may be rewritten.
+    pub fallbacks: Vec<String>,
+    /// Estimated prompt tokens.
+    pub estimated_input_tokens: u64,
+    /// The client's output limit, if it set one.
+    pub max_output_tokens: Option<u64>,
+    /// Set by the policy: the key's id, for logs.
+    pub virtual_key_id: Option<String>,
+    /// Set by the policy: the key's name, for logs.
+    pub virtual_key_name: Option<String>,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -120,6 +153,67 @@ enum Outcome {
 }
 
 impl Op<'_> {
+    fn model(&self) -> &str {
+        match self {
+            Op::Chat(r) | Op::ChatStream(r) => &r.model,
+            Op::Text(r) | Op::TextStream(r) => &r.model,
+            Op::Embed(r) => &r.model,
+        }
+    }
+
+    fn fallbacks(&self) -> &[String] {
+        match self {
+            Op::Chat(r) | Op::ChatStream(r) => &r.fallbacks,
+            Op::Text(r) | Op::TextStream(r) => &r.fallbacks,
+            Op::Embed(r) => &r.fallbacks,
+        }
+    }
+
+    fn is_stream(&self) -> bool {
+        matches!(self, Op::ChatStream(_) | Op::TextStream(_))
+    }
+
+    fn capture(&self, with_content: bool) -> (Option<String>, Option<String>) {
+        match self {
+            Op::Chat(r) | Op::ChatStream(r) => capture::chat(r, with_content),
+            Op::Text(r) | Op::TextStream(r) => capture::text(r, with_content),
+            Op::Embed(r) => capture::embedding(r, with_content),
+        }
+    }
+
+    /// A cheap estimate of the prompt's tokens (about four bytes each), for budget
+    /// reservations made before the provider counts them.
+    fn estimated_input_tokens(&self) -> u64 {
+        let bytes = match self {
+            Op::Chat(r) | Op::ChatStream(r) => r
+                .messages
+                .iter()
+                .map(|m| {
+                    m.content.as_ref().map_or(0, |c| match c {
+                        crate::schemas::openai::MessageContent::Text(t) => t.len(),
+                        crate::schemas::openai::MessageContent::Parts(parts) => parts
+                            .iter()
+                            .map(|p| p.text.as_ref().map_or(256, String::len))
+                            .sum(),
+                    }) + 16
+                })
+                .sum(),
+            Op::Text(r) | Op::TextStream(r) => r.prompt.to_string().len(),
+            Op::Embed(r) => r.input.to_string().len(),
+        };
+        (bytes as u64).div_ceil(4)
+    }
+
+    fn max_output_tokens(&self) -> Option<u64> {
+        match self {
+            Op::Chat(r) | Op::ChatStream(r) => {
+                r.max_completion_tokens.or(r.max_tokens).map(u64::from)
+            }
+            Op::Text(r) | Op::TextStream(r) => r.max_tokens.map(u64::from),
+            Op::Embed(_) => Some(0),
+        }
+    }
+
     fn request_type(&self) -> RequestType {
         match self {
             Op::Chat(_) => RequestType::ChatCompletion,
@@ -157,6 +251,7 @@ impl Gateway {
                 app_dir: app_dir.to_owned(),
                 reload_lock: tokio::sync::Mutex::new(()),
                 observers: Arc::from(Vec::new()),
+                admission: None,
             },
             report,
         ))
@@ -167,6 +262,12 @@ impl Gateway {
         let mut all: Vec<Arc<dyn Observer>> = self.observers.iter().cloned().collect();
         all.extend(observers);
         self.observers = Arc::from(all);
+        self
+    }
+
+    /// Sets the admission policy (before the gateway is shared).
+    pub fn with_admission(mut self, admission: Arc<dyn Admission>) -> Self {
+        self.admission = Some(admission);
         self
     }
 
@@ -232,24 +333,49 @@ impl Gateway {
         })
     }
 
-    /// Starts the request's tracker; content is captured only when content logging is on.
-    fn track(
+    /// Tracks, admits and routes one request. The tracker comes back with the result so that
+    /// the caller can end it (JSON) or hand it to the stream.
+    async fn execute(
         &self,
-        request_type: RequestType,
-        stream: bool,
-        model: &str,
+        op: Op<'_>,
         opts: &RequestOptions,
-        capture: impl FnOnce(bool) -> (Option<String>, Option<String>),
-    ) -> Option<Tracker> {
+    ) -> (Option<Tracker>, Result<(Outcome, Served)>) {
         let with_content = !self.snapshot.load().client.disable_content_logging;
-        Tracker::start(
+        let admission = self.admission.clone();
+        let mut tracker = Tracker::start(
             &self.observers,
-            request_type,
-            stream,
-            model,
-            || capture(with_content),
+            admission.is_some(),
+            op.request_type(),
+            op.is_stream(),
+            op.model(),
+            || op.capture(with_content),
             opts.log_metadata.clone(),
-        )
+        );
+        let mut admit = Admit {
+            request_type: op.request_type(),
+            virtual_key: opts.virtual_key.as_deref(),
+            model: op.model().to_owned(),
+            fallbacks: op.fallbacks().to_vec(),
+            estimated_input_tokens: op.estimated_input_tokens(),
+            max_output_tokens: op.max_output_tokens(),
+            virtual_key_id: None,
+            virtual_key_name: None,
+        };
+        if let Some(admission) = admission {
+            match admission.admit(&mut admit) {
+                Ok(settler) => {
+                    if let Some(t) = tracker.as_mut() {
+                        t.virtual_key(admit.virtual_key_id.take(), admit.virtual_key_name.take());
+                        if let Some(s) = settler {
+                            t.add_settler(s);
+                        }
+                    }
+                }
+                Err(e) => return (tracker, Err(e)),
+            }
+        }
+        let result = self.run(&admit.model, &admit.fallbacks, opts, op).await;
+        (tracker, result)
     }
 
     /// `POST /v1/chat/completions`.
@@ -258,16 +384,11 @@ impl Gateway {
         req: &ChatRequest,
         opts: &RequestOptions,
     ) -> Result<(ChatResponse, Served)> {
-        let tracker = self.track(RequestType::ChatCompletion, false, &req.model, opts, |c| {
-            capture::chat(req, c)
+        let (tracker, result) = self.execute(Op::Chat(req), opts).await;
+        let result = result.and_then(|(out, served)| match out {
+            Outcome::Chat(r) => Ok((r, served)),
+            _ => Err(unexpected()),
         });
-        let result = self
-            .run(&req.model, &req.fallbacks, opts, Op::Chat(req))
-            .await
-            .and_then(|(out, served)| match out {
-                Outcome::Chat(r) => Ok((r, served)),
-                _ => Err(Error::Internal("unexpected outcome".into())),
-            });
         settle(tracker, result, |r| r.usage.as_ref(), capture::chat_output)
     }
 
@@ -278,20 +399,11 @@ impl Gateway {
         req: &ChatRequest,
         opts: &RequestOptions,
     ) -> Result<(ChatStream, Served)> {
-        let tracker = self.track(
-            RequestType::ChatCompletionStream,
-            true,
-            &req.model,
-            opts,
-            |c| capture::chat(req, c),
-        );
-        let result = self
-            .run(&req.model, &req.fallbacks, opts, Op::ChatStream(req))
-            .await
-            .and_then(|(out, served)| match out {
-                Outcome::ChatStream(s) => Ok((s, served)),
-                _ => Err(Error::Internal("unexpected outcome".into())),
-            });
+        let (tracker, result) = self.execute(Op::ChatStream(req), opts).await;
+        let result = result.and_then(|(out, served)| match out {
+            Outcome::ChatStream(s) => Ok((s, served)),
+            _ => Err(unexpected()),
+        });
         settle_stream(tracker, result)
     }
 
@@ -301,16 +413,11 @@ impl Gateway {
         req: &TextRequest,
         opts: &RequestOptions,
     ) -> Result<(TextResponse, Served)> {
-        let tracker = self.track(RequestType::TextCompletion, false, &req.model, opts, |c| {
-            capture::text(req, c)
+        let (tracker, result) = self.execute(Op::Text(req), opts).await;
+        let result = result.and_then(|(out, served)| match out {
+            Outcome::Text(r) => Ok((r, served)),
+            _ => Err(unexpected()),
         });
-        let result = self
-            .run(&req.model, &req.fallbacks, opts, Op::Text(req))
-            .await
-            .and_then(|(out, served)| match out {
-                Outcome::Text(r) => Ok((r, served)),
-                _ => Err(Error::Internal("unexpected outcome".into())),
-            });
         settle(tracker, result, |r| r.usage.as_ref(), capture::text_output)
     }
 
@@ -320,20 +427,11 @@ impl Gateway {
         req: &TextRequest,
         opts: &RequestOptions,
     ) -> Result<(TextStream, Served)> {
-        let tracker = self.track(
-            RequestType::TextCompletionStream,
-            true,
-            &req.model,
-            opts,
-            |c| capture::text(req, c),
-        );
-        let result = self
-            .run(&req.model, &req.fallbacks, opts, Op::TextStream(req))
-            .await
-            .and_then(|(out, served)| match out {
-                Outcome::TextStream(s) => Ok((s, served)),
-                _ => Err(Error::Internal("unexpected outcome".into())),
-            });
+        let (tracker, result) = self.execute(Op::TextStream(req), opts).await;
+        let result = result.and_then(|(out, served)| match out {
+            Outcome::TextStream(s) => Ok((s, served)),
+            _ => Err(unexpected()),
+        });
         settle_stream(tracker, result)
     }
 
@@ -343,16 +441,11 @@ impl Gateway {
         req: &EmbeddingRequest,
         opts: &RequestOptions,
     ) -> Result<(EmbeddingResponse, Served)> {
-        let tracker = self.track(RequestType::Embedding, false, &req.model, opts, |c| {
-            capture::embedding(req, c)
+        let (tracker, result) = self.execute(Op::Embed(req), opts).await;
+        let result = result.and_then(|(out, served)| match out {
+            Outcome::Embed(r) => Ok((r, served)),
+            _ => Err(unexpected()),
         });
-        let result = self
-            .run(&req.model, &req.fallbacks, opts, Op::Embed(req))
-            .await
-            .and_then(|(out, served)| match out {
-                Outcome::Embed(r) => Ok((r, served)),
-                _ => Err(Error::Internal("unexpected outcome".into())),
-            });
         settle(tracker, result, |r| r.usage.as_ref(), |_| None)
     }
 
@@ -524,6 +617,10 @@ impl Gateway {
             _ => keys::select(&p.name, &p.keys, model, pin, tried).map(Some),
         }
     }
+}
+
+fn unexpected() -> Error {
+    Error::Internal("unexpected outcome".into())
 }
 
 /// Ends a JSON request's tracker with its result.

@@ -94,6 +94,19 @@ pub struct RequestRecord {
     pub output: Option<String>,
     /// `x-bf-lh-*` and `client.logging_headers` values.
     pub metadata: Vec<(String, String)>,
+    /// The virtual key's id, when governance admitted one.
+    pub virtual_key_id: Option<String>,
+    /// The virtual key's name.
+    pub virtual_key_name: Option<String>,
+    /// Cost in USD, when a price is known (set by a settler).
+    pub cost: Option<f64>,
+}
+
+/// Runs when a request ends, before the observers see the record: prices it, charges budgets
+/// and rate limits. Called exactly once, also for failed and cancelled requests.
+pub trait Settle: Send + Sync {
+    /// Settles the request; may fill in `record.cost`.
+    fn settle(self: Box<Self>, record: &mut RequestRecord);
 }
 
 /// Receives finished records. Implementations must not block: enqueue and return.
@@ -108,6 +121,7 @@ pub trait Observer: Send + Sync + 'static {
 pub struct Tracker {
     record: Option<RequestRecord>,
     observers: Arc<[Arc<dyn Observer>]>,
+    settlers: Vec<Box<dyn Settle>>,
     started: Instant,
 }
 
@@ -120,16 +134,18 @@ impl std::fmt::Debug for Tracker {
 }
 
 impl Tracker {
-    /// Starts tracking; `None` when nobody observes, so that an unobserved gateway does no work.
+    /// Starts tracking; `None` when nobody observes and nothing will settle, so that a bare
+    /// gateway does no work.
     pub fn start(
         observers: &Arc<[Arc<dyn Observer>]>,
+        settles: bool,
         request_type: RequestType,
         stream: bool,
         model: &str,
         input: impl FnOnce() -> (Option<String>, Option<String>),
         metadata: Vec<(String, String)>,
     ) -> Option<Self> {
-        if observers.is_empty() {
+        if observers.is_empty() && !settles {
             return None;
         }
         let (provider, model) = match model.split_once('/') {
@@ -157,6 +173,9 @@ impl Tracker {
             params,
             output: None,
             metadata,
+            virtual_key_id: None,
+            virtual_key_name: None,
+            cost: None,
         };
         for o in observers.iter() {
             o.started(&record);
@@ -164,6 +183,7 @@ impl Tracker {
         Some(Self {
             record: Some(record),
             observers: Arc::clone(observers),
+            settlers: Vec::new(),
             started: Instant::now(),
         })
     }
@@ -183,6 +203,19 @@ impl Tracker {
             r.number_of_retries = served.retries;
             r.fallback_index = u32::try_from(served.fallback_index).unwrap_or(u32::MAX);
         }
+    }
+
+    /// Notes the virtual key admitted.
+    pub fn virtual_key(&mut self, id: Option<String>, name: Option<String>) {
+        if let Some(r) = self.record.as_mut() {
+            r.virtual_key_id = id;
+            r.virtual_key_name = name;
+        }
+    }
+
+    /// Adds a settler, run when the request ends.
+    pub fn add_settler(&mut self, settler: Box<dyn Settle>) {
+        self.settlers.push(settler);
     }
 
     /// Notes the first stream chunk.
@@ -242,6 +275,9 @@ impl Tracker {
         let latency = self.elapsed_ms();
         if let Some(mut r) = self.record.take() {
             r.latency_ms = latency;
+            for s in self.settlers.drain(..) {
+                s.settle(&mut r);
+            }
             for o in self.observers.iter() {
                 o.finished(r.clone());
             }
@@ -295,6 +331,7 @@ mod tests {
         let (c, obs) = observers();
         let t = Tracker::start(
             &obs,
+            false,
             RequestType::ChatCompletion,
             false,
             "openai/gpt-4o",
@@ -305,6 +342,7 @@ mod tests {
         t.succeed(None);
         let t = Tracker::start(
             &obs,
+            false,
             RequestType::ChatCompletion,
             false,
             "openai/gpt-4o",
@@ -315,6 +353,7 @@ mod tests {
         t.fail(&Error::BadRequest("x".into()));
         let t = Tracker::start(
             &obs,
+            false,
             RequestType::ChatCompletionStream,
             true,
             "openai/gpt-4o",
@@ -334,11 +373,37 @@ mod tests {
         assert_eq!(records[0].model, "gpt-4o");
     }
 
+    struct Price(f64);
+    impl Settle for Price {
+        fn settle(self: Box<Self>, record: &mut RequestRecord) {
+            record.cost = Some(self.0);
+        }
+    }
+
+    #[test]
+    fn settlers_run_before_observers_even_on_cancel() {
+        let (c, obs) = observers();
+        let mut t = Tracker::start(
+            &obs,
+            true,
+            RequestType::ChatCompletion,
+            false,
+            "openai/gpt-4o",
+            || (None, None),
+            vec![],
+        )
+        .unwrap();
+        t.add_settler(Box::new(Price(0.25)));
+        drop(t);
+        assert_eq!(c.0.lock().unwrap()[0].cost, Some(0.25));
+    }
+
     #[test]
     fn no_observers_no_work() {
         let obs: Arc<[Arc<dyn Observer>]> = Arc::from(Vec::new());
         assert!(Tracker::start(
             &obs,
+            false,
             RequestType::Embedding,
             false,
             "m",

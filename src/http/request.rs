@@ -95,6 +95,7 @@ pub fn options(headers: &HeaderMap, client: &ClientConfig) -> RequestOptions {
         }
     }
     RequestOptions {
+        virtual_key: virtual_key(headers),
         log_metadata: log_metadata(headers, &client.logging_headers),
         pinned_key_id: text("x-bf-api-key-id"),
         pinned_key_name: text("x-bf-api-key"),
@@ -102,6 +103,33 @@ pub fn options(headers: &HeaderMap, client: &ClientConfig) -> RequestOptions {
         passthrough_extra: text("x-bf-passthrough-extra-params")
             .is_some_and(|v| v.eq_ignore_ascii_case("true")),
     }
+}
+
+/// The prefix of Bifrost virtual keys.
+pub const VIRTUAL_KEY_PREFIX: &str = "sk-bf-";
+
+/// The virtual key, from `x-bf-vk`, or from `Authorization: Bearer`, `x-api-key` or
+/// `x-goog-api-key` when the value has the `sk-bf-` prefix (other values there are provider
+/// keys of the client's, not ours).
+fn virtual_key(headers: &HeaderMap) -> Option<String> {
+    let text = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
+    if let Some(vk) = text("x-bf-vk").filter(|v| !v.is_empty()) {
+        return Some(vk.to_owned());
+    }
+    let bearer = text("authorization").and_then(|v| {
+        v.strip_prefix("Bearer ")
+            .or_else(|| v.strip_prefix("bearer "))
+    });
+    [bearer, text("x-api-key"), text("x-goog-api-key")]
+        .into_iter()
+        .flatten()
+        .find(|v| v.starts_with(VIRTUAL_KEY_PREFIX))
+        .map(str::to_owned)
 }
 
 /// Values for the request log: `x-bf-lh-<key>` headers as `<key>`, and the headers named in
@@ -150,7 +178,12 @@ mod tests {
             logging_headers: vec!["X-Tenant-ID".into()],
             ..ClientConfig::default()
         };
+        h.insert(
+            "authorization",
+            HeaderValue::from_static("Bearer sk-bf-123"),
+        );
         let o = options(&h, &client);
+        assert_eq!(o.virtual_key.as_deref(), Some("sk-bf-123"));
         let mut meta = o.log_metadata.clone();
         meta.sort();
         assert_eq!(
