@@ -51,18 +51,7 @@ pub async fn chat(
     req: &ChatRequest,
 ) -> Result<ChatResponse> {
     let body = to_messages_request(call.model, req)?;
-    let body = Outgoing::new(call, body, &req.extra)?;
-    let url = call.url("/messages");
-    let resp = http::post_json(
-        http,
-        call,
-        &url,
-        Auth::XApiKey,
-        &fixed_headers(call),
-        &body,
-        parse_error,
-    )
-    .await?;
+    let resp = post_messages(http, call, body, &req.extra).await?;
     let msg: wire::MessagesResponse = http::read_json(call, resp).await?;
     Ok(to_chat_response(msg, unix_now()))
 }
@@ -75,18 +64,7 @@ pub async fn chat_stream(
 ) -> Result<ChatStream> {
     let mut body = to_messages_request(call.model, req)?;
     body.stream = Some(true);
-    let body = Outgoing::new(call, body, &req.extra)?;
-    let url = call.url("/messages");
-    let resp = http::post_json(
-        http,
-        call,
-        &url,
-        Auth::XApiKey,
-        &fixed_headers(call),
-        &body,
-        parse_error,
-    )
-    .await?;
+    let resp = post_messages(http, call, body, &req.extra).await?;
     Ok(translate_events(
         call.provider,
         http::sse_events(call, resp),
@@ -101,20 +79,31 @@ pub async fn text(
     req: &TextRequest,
 ) -> Result<TextResponse> {
     let body = text_to_messages_request(call.model, req)?;
-    let body = Outgoing::new(call, body, &req.extra)?;
+    let resp = post_messages(http, call, body, &req.extra).await?;
+    let msg: wire::MessagesResponse = http::read_json(call, resp).await?;
+    Ok(to_text_response(msg, unix_now()))
+}
+
+/// Sends a Messages API request with Anthropic's auth and version headers.
+async fn post_messages(
+    http: &reqwest::Client,
+    call: &Call<'_>,
+    body: wire::MessagesRequest,
+    extra: &JsonObject,
+) -> Result<reqwest::Response> {
+    let body = Outgoing::new(call, body, extra)?;
     let url = call.url("/messages");
-    let resp = http::post_json(
+    let headers = fixed_headers(call);
+    http::post_json(
         http,
         call,
         &url,
         Auth::XApiKey,
-        &fixed_headers(call),
+        &headers,
         &body,
         parse_error,
     )
-    .await?;
-    let msg: wire::MessagesResponse = http::read_json(call, resp).await?;
-    Ok(to_text_response(msg, unix_now()))
+    .await
 }
 
 /// `GET /v1/models`, following Anthropic's pagination.
