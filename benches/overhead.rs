@@ -1,1 +1,3 @@
-fn main(){}
+//! Gateway overhead benchmark (in progress).
+
+fn main() {}
