@@ -6,8 +6,10 @@
 //! primary's error is returned (Bifrost §5.3).
 
 pub mod admin;
+mod attempt;
 pub mod keys;
 mod models;
+mod op;
 pub mod queue;
 pub mod retry;
 pub mod routing;
@@ -16,27 +18,22 @@ pub mod stream;
 pub mod text_compat;
 pub mod tracking;
 
-use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Instant;
 
 use arc_swap::ArcSwap;
-use futures_util::StreamExt;
 use reqwest::header::{HeaderName, HeaderValue};
-use tokio::sync::OwnedSemaphorePermit;
 
-use crate::config::secret::{Resolved, Secret};
 use crate::error::{Error, Result};
-use crate::providers::vendors::KeyPolicy;
-use crate::providers::{Call, ChatStream, TextStream};
+use crate::providers::{ChatStream, TextStream};
 use crate::schemas::openai::{
     ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, TextRequest, TextResponse,
 };
-use crate::schemas::{ExtraFields, RequestType};
+use crate::schemas::RequestType;
 use crate::store::ConfigStore;
+use op::{Op, Outcome};
 pub use routing::Target;
-use snapshot::{ProviderRuntime, Snapshot};
+use snapshot::Snapshot;
 use tracking::{Observer, Settle, Tracker};
 
 mod capture;
@@ -56,6 +53,10 @@ pub struct RequestOptions {
     pub log_metadata: Vec<(String, String)>,
     /// The virtual key the client sent, if any.
     pub virtual_key: Option<String>,
+    /// `x-bf-prom-<label>` values for `client.prometheus_labels`, as (label, value).
+    pub prom_labels: Vec<(String, String)>,
+    /// The W3C `traceparent` header, for the trace's parent span.
+    pub traceparent: Option<String>,
 }
 
 /// Which provider and key served a request, for the caller and (later) the log.
@@ -134,95 +135,6 @@ pub struct OpenReport {
     pub warnings: Vec<String>,
     /// Entries imported from config.json.
     pub imported: Vec<String>,
-}
-
-enum Op<'a> {
-    Chat(&'a ChatRequest),
-    ChatStream(&'a ChatRequest),
-    Text(&'a TextRequest),
-    TextStream(&'a TextRequest),
-    Embed(&'a EmbeddingRequest),
-}
-
-enum Outcome {
-    Chat(ChatResponse),
-    ChatStream(ChatStream),
-    Text(TextResponse),
-    TextStream(TextStream),
-    Embed(EmbeddingResponse),
-}
-
-impl Op<'_> {
-    fn model(&self) -> &str {
-        match self {
-            Op::Chat(r) | Op::ChatStream(r) => &r.model,
-            Op::Text(r) | Op::TextStream(r) => &r.model,
-            Op::Embed(r) => &r.model,
-        }
-    }
-
-    fn fallbacks(&self) -> &[String] {
-        match self {
-            Op::Chat(r) | Op::ChatStream(r) => &r.fallbacks,
-            Op::Text(r) | Op::TextStream(r) => &r.fallbacks,
-            Op::Embed(r) => &r.fallbacks,
-        }
-    }
-
-    fn is_stream(&self) -> bool {
-        matches!(self, Op::ChatStream(_) | Op::TextStream(_))
-    }
-
-    fn capture(&self, with_content: bool) -> (Option<String>, Option<String>) {
-        match self {
-            Op::Chat(r) | Op::ChatStream(r) => capture::chat(r, with_content),
-            Op::Text(r) | Op::TextStream(r) => capture::text(r, with_content),
-            Op::Embed(r) => capture::embedding(r, with_content),
-        }
-    }
-
-    /// A cheap estimate of the prompt's tokens (about four bytes each), for budget
-    /// reservations made before the provider counts them.
-    fn estimated_input_tokens(&self) -> u64 {
-        let bytes = match self {
-            Op::Chat(r) | Op::ChatStream(r) => r
-                .messages
-                .iter()
-                .map(|m| {
-                    m.content.as_ref().map_or(0, |c| match c {
-                        crate::schemas::openai::MessageContent::Text(t) => t.len(),
-                        crate::schemas::openai::MessageContent::Parts(parts) => parts
-                            .iter()
-                            .map(|p| p.text.as_ref().map_or(256, String::len))
-                            .sum(),
-                    }) + 16
-                })
-                .sum(),
-            Op::Text(r) | Op::TextStream(r) => r.prompt.to_string().len(),
-            Op::Embed(r) => r.input.to_string().len(),
-        };
-        (bytes as u64).div_ceil(4)
-    }
-
-    fn max_output_tokens(&self) -> Option<u64> {
-        match self {
-            Op::Chat(r) | Op::ChatStream(r) => {
-                r.max_completion_tokens.or(r.max_tokens).map(u64::from)
-            }
-            Op::Text(r) | Op::TextStream(r) => r.max_tokens.map(u64::from),
-            Op::Embed(_) => Some(0),
-        }
-    }
-
-    fn request_type(&self) -> RequestType {
-        match self {
-            Op::Chat(_) => RequestType::ChatCompletion,
-            Op::ChatStream(_) => RequestType::ChatCompletionStream,
-            Op::Text(_) => RequestType::TextCompletion,
-            Op::TextStream(_) => RequestType::TextCompletionStream,
-            Op::Embed(_) => RequestType::Embedding,
-        }
-    }
 }
 
 impl Gateway {
@@ -351,6 +263,9 @@ impl Gateway {
             || op.capture(with_content),
             opts.log_metadata.clone(),
         );
+        if let Some(t) = tracker.as_mut() {
+            t.tag(&opts.prom_labels, opts.traceparent.as_deref());
+        }
         let mut admit = Admit {
             request_type: op.request_type(),
             virtual_key: opts.virtual_key.as_deref(),
@@ -374,7 +289,14 @@ impl Gateway {
                 Err(e) => return (tracker, Err(e)),
             }
         }
-        let result = self.run(&admit.model, &admit.fallbacks, opts, op).await;
+        // Nanoseconds spent waiting on providers, for the gateway-overhead metric.
+        let upstream = std::sync::atomic::AtomicU64::new(0);
+        let result = self
+            .run(&admit.model, &admit.fallbacks, opts, op, &upstream)
+            .await;
+        if let Some(t) = tracker.as_mut() {
+            t.upstream(std::time::Duration::from_nanos(upstream.into_inner()));
+        }
         (tracker, result)
     }
 
@@ -448,175 +370,6 @@ impl Gateway {
         });
         settle(tracker, result, |r| r.usage.as_ref(), |_| None)
     }
-
-    /// The primary, then each fallback, until one succeeds.
-    async fn run(
-        &self,
-        model: &str,
-        fallbacks: &[String],
-        opts: &RequestOptions,
-        op: Op<'_>,
-    ) -> Result<(Outcome, Served)> {
-        let snap = self.snapshot.load_full();
-        let primary = routing::target(&snap, model)?;
-        let targets = std::iter::once(primary).chain(routing::fallbacks(&snap, fallbacks));
-        let mut primary_error = None;
-        for (index, target) in targets.enumerate() {
-            match self.attempt(&snap, &target, opts, &op, index).await {
-                Ok(done) => return Ok(done),
-                Err(e) => {
-                    let go_on = e.allows_fallback();
-                    if index > 0 {
-                        tracing::debug!(provider = %target.provider.name, error = %e, "fallback failed");
-                    }
-                    let e = primary_error.get_or_insert(e);
-                    if !go_on && index == 0 {
-                        tracing::debug!(error = %e, "error does not allow fallbacks");
-                        break;
-                    }
-                }
-            }
-        }
-        Err(primary_error.unwrap_or_else(|| Error::Internal("no target was tried".into())))
-    }
-
-    /// One target: key choice, slot, call, retries.
-    async fn attempt(
-        &self,
-        snap: &Snapshot,
-        target: &Target,
-        opts: &RequestOptions,
-        op: &Op<'_>,
-        fallback_index: usize,
-    ) -> Result<(Outcome, Served)> {
-        let p = &target.provider;
-        let request_type = op.request_type();
-        let text_via_chat = matches!(op, Op::Text(_) | Op::TextStream(_))
-            && !p.supports(request_type)
-            && snap.client.enable_litellm_fallbacks
-            && p.supports(RequestType::ChatCompletion);
-        if !p.supports(request_type) && !text_via_chat {
-            return Err(Error::UnsupportedOperation {
-                provider: p.name.clone(),
-                request_type: request_type.as_str(),
-            });
-        }
-        // Pins name keys of the primary provider; fallbacks choose their own.
-        let pin = if fallback_index == 0 {
-            keys::KeyPin {
-                id: opts.pinned_key_id.as_deref(),
-                name: opts.pinned_key_name.as_deref(),
-            }
-        } else {
-            keys::KeyPin::default()
-        };
-        let headers: Cow<'_, [(HeaderName, HeaderValue)]> = if opts.forwarded_headers.is_empty() {
-            Cow::Borrowed(&p.extra_headers)
-        } else {
-            Cow::Owned(
-                p.extra_headers
-                    .iter()
-                    .chain(&opts.forwarded_headers)
-                    .cloned()
-                    .collect(),
-            )
-        };
-        let net = p.network();
-        let mut tried = Vec::new();
-        let mut retries = 0;
-        loop {
-            let started = Instant::now();
-            let key_index = self.choose_key(p, &target.model, pin, &tried)?;
-            let key = key_index.map(|i| &p.keys[i]);
-            let secret = resolve_key(p, key)?;
-            let upstream_model =
-                key.map_or(target.model.as_str(), |k| k.upstream_model(&target.model));
-            let base_url = key
-                .and_then(|k| k.vllm.as_ref().map(|(url, _)| url.as_str()))
-                .or(p.base_url.as_deref())
-                .ok_or_else(|| {
-                    Error::Config(format!(
-                        "providers.{}.network_config.base_url is not set",
-                        p.name
-                    ))
-                })?;
-            let call_type = if text_via_chat {
-                if matches!(op, Op::TextStream(_)) {
-                    RequestType::ChatCompletionStream
-                } else {
-                    RequestType::ChatCompletion
-                }
-            } else {
-                request_type
-            };
-            let call = Call {
-                provider: &p.name,
-                base_url,
-                path_prefix: p.vendor.path_prefix,
-                api_key: secret.as_ref(),
-                model: upstream_model,
-                extra_headers: &headers,
-                passthrough_extra: opts.passthrough_extra,
-                timeout: p.timeout(),
-                path_override: p.path_override(call_type),
-            };
-            let slot = p
-                .queue
-                .enter(&p.name, snap.client.drop_excess_requests)
-                .await?;
-            let extra = ExtraFields {
-                request_type: Some(request_type),
-                provider: p.name.clone(),
-                model_requested: target.model.clone(),
-                model_deployment: (upstream_model != target.model)
-                    .then(|| upstream_model.to_owned()),
-                litellm_compat: text_via_chat.then_some(true),
-                ..ExtraFields::default()
-            };
-            match dispatch(p, &call, op, text_via_chat, extra, started, slot).await {
-                Ok(outcome) => {
-                    let served = Served {
-                        provider: p.name.clone(),
-                        model: target.model.clone(),
-                        key_id: key.map(|k| k.id.clone()),
-                        key_name: key.map(|k| k.name.clone()),
-                        retries,
-                        fallback_index,
-                    };
-                    return Ok((outcome, served));
-                }
-                Err(e) if e.is_retryable() && retries < net.max_retries => {
-                    tracing::debug!(provider = %p.name, attempt = retries + 1, error = %e, "retrying");
-                    if let Some(i) = key_index {
-                        tried.push(i);
-                    }
-                    let wait = retry::backoff(
-                        retries,
-                        net.retry_backoff_initial_ms,
-                        net.retry_backoff_max_ms,
-                    );
-                    tokio::time::sleep(wait).await;
-                    retries += 1;
-                }
-                Err(e) => return Err(e),
-            }
-        }
-    }
-
-    /// The key for this call, or none for keyless providers.
-    fn choose_key(
-        &self,
-        p: &ProviderRuntime,
-        model: &str,
-        pin: keys::KeyPin<'_>,
-        tried: &[usize],
-    ) -> Result<Option<usize>> {
-        match p.key_policy {
-            KeyPolicy::None if p.keys.is_empty() => Ok(None),
-            KeyPolicy::Optional if p.keys.is_empty() => Ok(None),
-            _ => keys::select(&p.name, &p.keys, model, pin, tried).map(Some),
-        }
-    }
 }
 
 fn unexpected() -> Error {
@@ -666,96 +419,5 @@ fn settle_stream<T: stream::StreamChunk>(
             Err(e)
         }
         (None, result) => result,
-    }
-}
-
-/// Resolves the key's value now; a missing `env.VAR` is an error, never an empty header.
-fn resolve_key(p: &ProviderRuntime, key: Option<&keys::RuntimeKey>) -> Result<Option<Secret>> {
-    let Some(key) = key else { return Ok(None) };
-    match key.value.resolve() {
-        Resolved::Value(s) => Ok(Some(s)),
-        Resolved::Empty if p.key_policy != KeyPolicy::Required => Ok(None),
-        Resolved::Empty => Err(Error::Config(format!(
-            "key {} of provider {} has no value",
-            key.name, p.name
-        ))),
-        Resolved::MissingEnv(var) => Err(Error::MissingEnvVar {
-            provider: p.name.clone(),
-            var,
-        }),
-    }
-}
-
-/// Calls the provider and stamps the result. The provider slot is released when a JSON answer
-/// is complete, and at the end of a stream for streams.
-async fn dispatch(
-    p: &ProviderRuntime,
-    call: &Call<'_>,
-    op: &Op<'_>,
-    text_via_chat: bool,
-    mut extra: ExtraFields,
-    started: Instant,
-    slot: OwnedSemaphorePermit,
-) -> Result<Outcome> {
-    let client = &p.client;
-    let idle = p.stream_idle_timeout();
-    match op {
-        Op::Chat(req) => {
-            let mut r = client.chat(call, req).await?;
-            extra.latency = stream::millis(started.elapsed());
-            r.extra_fields = Some(extra);
-            Ok(Outcome::Chat(r))
-        }
-        Op::ChatStream(req) => {
-            let s = client.chat_stream(call, req).await?;
-            Ok(Outcome::ChatStream(stream::finish(
-                s,
-                extra,
-                idle,
-                started,
-                Some(slot),
-            )))
-        }
-        Op::Text(req) if text_via_chat => {
-            let chat = text_compat::to_chat(req)?;
-            let mut r = text_compat::from_chat(client.chat(call, &chat).await?);
-            extra.latency = stream::millis(started.elapsed());
-            r.extra_fields = Some(extra);
-            Ok(Outcome::Text(r))
-        }
-        Op::Text(req) => {
-            let mut r = client.text(call, req).await?;
-            extra.latency = stream::millis(started.elapsed());
-            r.extra_fields = Some(extra);
-            Ok(Outcome::Text(r))
-        }
-        Op::TextStream(req) if text_via_chat => {
-            let chat = text_compat::to_chat(req)?;
-            let s = client.chat_stream(call, &chat).await?;
-            let s: TextStream = Box::pin(s.map(|c| c.map(text_compat::chunk_from_chat)));
-            Ok(Outcome::TextStream(stream::finish(
-                s,
-                extra,
-                idle,
-                started,
-                Some(slot),
-            )))
-        }
-        Op::TextStream(req) => {
-            let s = client.text_stream(call, req).await?;
-            Ok(Outcome::TextStream(stream::finish(
-                s,
-                extra,
-                idle,
-                started,
-                Some(slot),
-            )))
-        }
-        Op::Embed(req) => {
-            let mut r = client.embed(call, req).await?;
-            extra.latency = stream::millis(started.elapsed());
-            r.extra_fields = Some(extra);
-            Ok(Outcome::Embed(r))
-        }
     }
 }

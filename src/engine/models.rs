@@ -6,8 +6,9 @@ use std::sync::Arc;
 
 use futures_util::future::join_all;
 
+use super::attempt::resolve_key;
 use super::snapshot::ProviderRuntime;
-use super::{resolve_key, Gateway};
+use super::Gateway;
 use crate::error::{Error, Result};
 use crate::providers::Call;
 use crate::schemas::openai::{Model, ModelList};

@@ -100,6 +100,26 @@ pub struct RequestRecord {
     pub virtual_key_name: Option<String>,
     /// Cost in USD, when a price is known (set by a settler).
     pub cost: Option<f64>,
+    /// Timing and labels for metrics and traces; not part of the stored log.
+    #[serde(skip)]
+    pub telemetry: RecordTelemetry,
+}
+
+/// What metrics and traces need beyond the log record.
+#[derive(Debug, Clone, Default)]
+pub struct RecordTelemetry {
+    /// Milliseconds spent waiting on providers, over every attempt (for streams, until the
+    /// stream ended); `None` when no provider was called. Latency minus this is the gateway's
+    /// own overhead.
+    pub upstream_ms: Option<f64>,
+    /// Stream chunks delivered.
+    pub chunks: u32,
+    /// Milliseconds from acceptance to the last stream chunk.
+    pub last_chunk_ms: Option<f64>,
+    /// `x-bf-prom-<label>` values for `client.prometheus_labels`, as (label, value).
+    pub prom_labels: Vec<(String, String)>,
+    /// The W3C `traceparent` header the client sent.
+    pub traceparent: Option<String>,
 }
 
 /// Runs when a request ends, before the observers see the record: prices it, charges budgets
@@ -123,6 +143,10 @@ pub struct Tracker {
     observers: Arc<[Arc<dyn Observer>]>,
     settlers: Vec<Box<dyn Settle>>,
     started: Instant,
+    /// Time waited on providers before the answer (or stream head) arrived.
+    upstream: Option<std::time::Duration>,
+    /// When a stream's head arrived: from then on the stream waits on its provider.
+    stream_since: Option<Instant>,
 }
 
 impl std::fmt::Debug for Tracker {
@@ -176,6 +200,7 @@ impl Tracker {
             virtual_key_id: None,
             virtual_key_name: None,
             cost: None,
+            telemetry: RecordTelemetry::default(),
         };
         for o in observers.iter() {
             o.started(&record);
@@ -185,6 +210,8 @@ impl Tracker {
             observers: Arc::clone(observers),
             settlers: Vec::new(),
             started: Instant::now(),
+            upstream: None,
+            stream_since: None,
         })
     }
 
@@ -218,11 +245,32 @@ impl Tracker {
         self.settlers.push(settler);
     }
 
-    /// Notes the first stream chunk.
+    /// Notes a stream chunk: the first one's time is the time to first token.
     pub fn first_chunk(&mut self) {
         let elapsed = self.elapsed_ms();
         if let Some(r) = self.record.as_mut() {
             r.ttft_ms.get_or_insert(elapsed);
+            r.telemetry.chunks = r.telemetry.chunks.saturating_add(1);
+            r.telemetry.last_chunk_ms = Some(elapsed);
+        }
+    }
+
+    /// Notes the `x-bf-prom-*` label values and the `traceparent` of the request.
+    pub fn tag(&mut self, prom_labels: &[(String, String)], traceparent: Option<&str>) {
+        if let Some(r) = self.record.as_mut() {
+            if !prom_labels.is_empty() {
+                r.telemetry.prom_labels = prom_labels.to_vec();
+            }
+            r.telemetry.traceparent = traceparent.map(str::to_owned);
+        }
+    }
+
+    /// Notes the time waited on providers until the answer, or a stream's head, arrived; a
+    /// stream's remaining time is counted as upstream time too.
+    pub fn upstream(&mut self, waited: std::time::Duration) {
+        self.upstream = Some(waited);
+        if self.record.as_ref().is_some_and(|r| r.stream) {
+            self.stream_since = Some(Instant::now());
         }
     }
 
@@ -272,9 +320,13 @@ impl Tracker {
     }
 
     fn finish(&mut self) {
+        let streamed = self.stream_since.map(|t| t.elapsed()).unwrap_or_default();
         let latency = self.elapsed_ms();
         if let Some(mut r) = self.record.take() {
             r.latency_ms = latency;
+            if let Some(waited) = self.upstream {
+                r.telemetry.upstream_ms = Some((waited + streamed).as_secs_f64() * 1000.0);
+            }
             for s in self.settlers.drain(..) {
                 s.settle(&mut r);
             }

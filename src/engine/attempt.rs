@@ -1,0 +1,289 @@
+//! Routing one request: the primary and each fallback in turn, key choice, the provider slot,
+//! the call, and retries with backoff.
+
+use std::borrow::Cow;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use futures_util::StreamExt;
+use reqwest::header::{HeaderName, HeaderValue};
+use tokio::sync::OwnedSemaphorePermit;
+
+use super::op::{Op, Outcome};
+use super::snapshot::{ProviderRuntime, Snapshot};
+use super::{keys, retry, routing, stream, text_compat, Gateway, RequestOptions, Served, Target};
+use crate::config::secret::{Resolved, Secret};
+use crate::error::{Error, Result};
+use crate::providers::vendors::KeyPolicy;
+use crate::providers::{Call, TextStream};
+use crate::schemas::{ExtraFields, RequestType};
+
+impl Gateway {
+    pub(super) async fn run(
+        &self,
+        model: &str,
+        fallbacks: &[String],
+        opts: &RequestOptions,
+        op: Op<'_>,
+        upstream: &AtomicU64,
+    ) -> Result<(Outcome, Served)> {
+        let snap = self.snapshot.load_full();
+        let primary = routing::target(&snap, model)?;
+        let targets = std::iter::once(primary).chain(routing::fallbacks(&snap, fallbacks));
+        let mut primary_error = None;
+        for (index, target) in targets.enumerate() {
+            match self.attempt(&snap, &target, opts, &op, index, upstream).await {
+                Ok(done) => return Ok(done),
+                Err(e) => {
+                    let go_on = e.allows_fallback();
+                    if index > 0 {
+                        tracing::debug!(provider = %target.provider.name, error = %e, "fallback failed");
+                    }
+                    let e = primary_error.get_or_insert(e);
+                    if !go_on && index == 0 {
+                        tracing::debug!(error = %e, "error does not allow fallbacks");
+                        break;
+                    }
+                }
+            }
+        }
+        Err(primary_error.unwrap_or_else(|| Error::Internal("no target was tried".into())))
+    }
+
+    /// One target: key choice, slot, call, retries.
+    async fn attempt(
+        &self,
+        snap: &Snapshot,
+        target: &Target,
+        opts: &RequestOptions,
+        op: &Op<'_>,
+        fallback_index: usize,
+        upstream: &AtomicU64,
+    ) -> Result<(Outcome, Served)> {
+        let p = &target.provider;
+        let request_type = op.request_type();
+        let text_via_chat = matches!(op, Op::Text(_) | Op::TextStream(_))
+            && !p.supports(request_type)
+            && snap.client.enable_litellm_fallbacks
+            && p.supports(RequestType::ChatCompletion);
+        if !p.supports(request_type) && !text_via_chat {
+            return Err(Error::UnsupportedOperation {
+                provider: p.name.clone(),
+                request_type: request_type.as_str(),
+            });
+        }
+        // Pins name keys of the primary provider; fallbacks choose their own.
+        let pin = if fallback_index == 0 {
+            keys::KeyPin {
+                id: opts.pinned_key_id.as_deref(),
+                name: opts.pinned_key_name.as_deref(),
+            }
+        } else {
+            keys::KeyPin::default()
+        };
+        let headers: Cow<'_, [(HeaderName, HeaderValue)]> = if opts.forwarded_headers.is_empty() {
+            Cow::Borrowed(&p.extra_headers)
+        } else {
+            Cow::Owned(
+                p.extra_headers
+                    .iter()
+                    .chain(&opts.forwarded_headers)
+                    .cloned()
+                    .collect(),
+            )
+        };
+        let net = p.network();
+        let mut tried = Vec::new();
+        let mut retries = 0;
+        loop {
+            let started = Instant::now();
+            let key_index = self.choose_key(p, &target.model, pin, &tried)?;
+            let key = key_index.map(|i| &p.keys[i]);
+            let secret = resolve_key(p, key)?;
+            let upstream_model =
+                key.map_or(target.model.as_str(), |k| k.upstream_model(&target.model));
+            let base_url = key
+                .and_then(|k| k.vllm.as_ref().map(|(url, _)| url.as_str()))
+                .or(p.base_url.as_deref())
+                .ok_or_else(|| {
+                    Error::Config(format!(
+                        "providers.{}.network_config.base_url is not set",
+                        p.name
+                    ))
+                })?;
+            let call_type = if text_via_chat {
+                if matches!(op, Op::TextStream(_)) {
+                    RequestType::ChatCompletionStream
+                } else {
+                    RequestType::ChatCompletion
+                }
+            } else {
+                request_type
+            };
+            let call = Call {
+                provider: &p.name,
+                base_url,
+                path_prefix: p.vendor.path_prefix,
+                api_key: secret.as_ref(),
+                model: upstream_model,
+                extra_headers: &headers,
+                passthrough_extra: opts.passthrough_extra,
+                timeout: p.timeout(),
+                path_override: p.path_override(call_type),
+            };
+            let slot = p
+                .queue
+                .enter(&p.name, snap.client.drop_excess_requests)
+                .await?;
+            let extra = ExtraFields {
+                request_type: Some(request_type),
+                provider: p.name.clone(),
+                model_requested: target.model.clone(),
+                model_deployment: (upstream_model != target.model)
+                    .then(|| upstream_model.to_owned()),
+                litellm_compat: text_via_chat.then_some(true),
+                ..ExtraFields::default()
+            };
+            let called = Instant::now();
+            let result = dispatch(p, &call, op, text_via_chat, extra, started, slot).await;
+            let waited = u64::try_from(called.elapsed().as_nanos()).unwrap_or(u64::MAX);
+            upstream.fetch_add(waited, Ordering::Relaxed);
+            match result {
+                Ok(outcome) => {
+                    let served = Served {
+                        provider: p.name.clone(),
+                        model: target.model.clone(),
+                        key_id: key.map(|k| k.id.clone()),
+                        key_name: key.map(|k| k.name.clone()),
+                        retries,
+                        fallback_index,
+                    };
+                    return Ok((outcome, served));
+                }
+                Err(e) if e.is_retryable() && retries < net.max_retries => {
+                    tracing::debug!(provider = %p.name, attempt = retries + 1, error = %e, "retrying");
+                    if let Some(i) = key_index {
+                        tried.push(i);
+                    }
+                    let wait = retry::backoff(
+                        retries,
+                        net.retry_backoff_initial_ms,
+                        net.retry_backoff_max_ms,
+                    );
+                    tokio::time::sleep(wait).await;
+                    retries += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// The key for this call, or none for keyless providers.
+    fn choose_key(
+        &self,
+        p: &ProviderRuntime,
+        model: &str,
+        pin: keys::KeyPin<'_>,
+        tried: &[usize],
+    ) -> Result<Option<usize>> {
+        match p.key_policy {
+            KeyPolicy::None if p.keys.is_empty() => Ok(None),
+            KeyPolicy::Optional if p.keys.is_empty() => Ok(None),
+            _ => keys::select(&p.name, &p.keys, model, pin, tried).map(Some),
+        }
+    }
+}
+
+/// Resolves the key's value now; a missing `env.VAR` is an error, never an empty header.
+pub(super) fn resolve_key(
+    p: &ProviderRuntime,
+    key: Option<&keys::RuntimeKey>,
+) -> Result<Option<Secret>> {
+    let Some(key) = key else { return Ok(None) };
+    match key.value.resolve() {
+        Resolved::Value(s) => Ok(Some(s)),
+        Resolved::Empty if p.key_policy != KeyPolicy::Required => Ok(None),
+        Resolved::Empty => Err(Error::Config(format!(
+            "key {} of provider {} has no value",
+            key.name, p.name
+        ))),
+        Resolved::MissingEnv(var) => Err(Error::MissingEnvVar {
+            provider: p.name.clone(),
+            var,
+        }),
+    }
+}
+
+/// Calls the provider and stamps the result. The provider slot is released when a JSON answer
+/// is complete, and at the end of a stream for streams.
+async fn dispatch(
+    p: &ProviderRuntime,
+    call: &Call<'_>,
+    op: &Op<'_>,
+    text_via_chat: bool,
+    mut extra: ExtraFields,
+    started: Instant,
+    slot: OwnedSemaphorePermit,
+) -> Result<Outcome> {
+    let client = &p.client;
+    let idle = p.stream_idle_timeout();
+    match op {
+        Op::Chat(req) => {
+            let mut r = client.chat(call, req).await?;
+            extra.latency = stream::millis(started.elapsed());
+            r.extra_fields = Some(extra);
+            Ok(Outcome::Chat(r))
+        }
+        Op::ChatStream(req) => {
+            let s = client.chat_stream(call, req).await?;
+            Ok(Outcome::ChatStream(stream::finish(
+                s,
+                extra,
+                idle,
+                started,
+                Some(slot),
+            )))
+        }
+        Op::Text(req) if text_via_chat => {
+            let chat = text_compat::to_chat(req)?;
+            let mut r = text_compat::from_chat(client.chat(call, &chat).await?);
+            extra.latency = stream::millis(started.elapsed());
+            r.extra_fields = Some(extra);
+            Ok(Outcome::Text(r))
+        }
+        Op::Text(req) => {
+            let mut r = client.text(call, req).await?;
+            extra.latency = stream::millis(started.elapsed());
+            r.extra_fields = Some(extra);
+            Ok(Outcome::Text(r))
+        }
+        Op::TextStream(req) if text_via_chat => {
+            let chat = text_compat::to_chat(req)?;
+            let s = client.chat_stream(call, &chat).await?;
+            let s: TextStream = Box::pin(s.map(|c| c.map(text_compat::chunk_from_chat)));
+            Ok(Outcome::TextStream(stream::finish(
+                s,
+                extra,
+                idle,
+                started,
+                Some(slot),
+            )))
+        }
+        Op::TextStream(req) => {
+            let s = client.text_stream(call, req).await?;
+            Ok(Outcome::TextStream(stream::finish(
+                s,
+                extra,
+                idle,
+                started,
+                Some(slot),
+            )))
+        }
+        Op::Embed(req) => {
+            let mut r = client.embed(call, req).await?;
+            extra.latency = stream::millis(started.elapsed());
+            r.extra_fields = Some(extra);
+            Ok(Outcome::Embed(r))
+        }
+    }
+}

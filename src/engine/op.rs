@@ -1,0 +1,98 @@
+//! One inference operation as the engine handles it: the request borrowed, and its outcome.
+
+use super::capture;
+use crate::providers::{ChatStream, TextStream};
+use crate::schemas::openai::{
+    ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, MessageContent, TextRequest,
+    TextResponse,
+};
+use crate::schemas::RequestType;
+
+pub(super) enum Op<'a> {
+    Chat(&'a ChatRequest),
+    ChatStream(&'a ChatRequest),
+    Text(&'a TextRequest),
+    TextStream(&'a TextRequest),
+    Embed(&'a EmbeddingRequest),
+}
+
+pub(super) enum Outcome {
+    Chat(ChatResponse),
+    ChatStream(ChatStream),
+    Text(TextResponse),
+    TextStream(TextStream),
+    Embed(EmbeddingResponse),
+}
+
+impl Op<'_> {
+    pub(super) fn model(&self) -> &str {
+        match self {
+            Op::Chat(r) | Op::ChatStream(r) => &r.model,
+            Op::Text(r) | Op::TextStream(r) => &r.model,
+            Op::Embed(r) => &r.model,
+        }
+    }
+
+    pub(super) fn fallbacks(&self) -> &[String] {
+        match self {
+            Op::Chat(r) | Op::ChatStream(r) => &r.fallbacks,
+            Op::Text(r) | Op::TextStream(r) => &r.fallbacks,
+            Op::Embed(r) => &r.fallbacks,
+        }
+    }
+
+    pub(super) fn is_stream(&self) -> bool {
+        matches!(self, Op::ChatStream(_) | Op::TextStream(_))
+    }
+
+    pub(super) fn capture(&self, with_content: bool) -> (Option<String>, Option<String>) {
+        match self {
+            Op::Chat(r) | Op::ChatStream(r) => capture::chat(r, with_content),
+            Op::Text(r) | Op::TextStream(r) => capture::text(r, with_content),
+            Op::Embed(r) => capture::embedding(r, with_content),
+        }
+    }
+
+    /// A cheap estimate of the prompt's tokens (about four bytes each), for budget
+    /// reservations made before the provider counts them.
+    pub(super) fn estimated_input_tokens(&self) -> u64 {
+        let bytes = match self {
+            Op::Chat(r) | Op::ChatStream(r) => r
+                .messages
+                .iter()
+                .map(|m| {
+                    m.content.as_ref().map_or(0, |c| match c {
+                        MessageContent::Text(t) => t.len(),
+                        MessageContent::Parts(parts) => parts
+                            .iter()
+                            .map(|p| p.text.as_ref().map_or(256, String::len))
+                            .sum(),
+                    }) + 16
+                })
+                .sum(),
+            Op::Text(r) | Op::TextStream(r) => r.prompt.to_string().len(),
+            Op::Embed(r) => r.input.to_string().len(),
+        };
+        (bytes as u64).div_ceil(4)
+    }
+
+    pub(super) fn max_output_tokens(&self) -> Option<u64> {
+        match self {
+            Op::Chat(r) | Op::ChatStream(r) => {
+                r.max_completion_tokens.or(r.max_tokens).map(u64::from)
+            }
+            Op::Text(r) | Op::TextStream(r) => r.max_tokens.map(u64::from),
+            Op::Embed(_) => Some(0),
+        }
+    }
+
+    pub(super) fn request_type(&self) -> RequestType {
+        match self {
+            Op::Chat(_) => RequestType::ChatCompletion,
+            Op::ChatStream(_) => RequestType::ChatCompletionStream,
+            Op::Text(_) => RequestType::TextCompletion,
+            Op::TextStream(_) => RequestType::TextCompletionStream,
+            Op::Embed(_) => RequestType::Embedding,
+        }
+    }
+}
