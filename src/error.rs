@@ -134,6 +134,65 @@ pub enum Error {
     /// A bug or an unexpected state inside the gateway.
     #[error("internal error: {0}")]
     Internal(String),
+    /// Governance requires a virtual key and the request has none.
+    #[error("virtual key is required: send it in the x-bf-vk header (or as Authorization: Bearer sk-bf-...)")]
+    VirtualKeyRequired,
+    /// The virtual key sent is not known.
+    #[error("virtual key not found")]
+    VirtualKeyNotFound,
+    /// The virtual key is inactive.
+    #[error("virtual key is blocked: {0}")]
+    VirtualKeyBlocked(String),
+    /// The virtual key does not allow this model.
+    #[error("model '{model}' is not allowed for this virtual key")]
+    ModelBlocked {
+        /// The model asked for.
+        model: String,
+    },
+    /// The virtual key does not allow this provider.
+    #[error("provider '{provider}' is not allowed for this virtual key")]
+    ProviderBlocked {
+        /// The provider asked for.
+        provider: String,
+    },
+    /// A budget would be exceeded.
+    #[error("budget exceeded: {0}")]
+    BudgetExceeded(String),
+    /// A rate limit is reached.
+    #[error("{message}")]
+    RateLimited {
+        /// `rate_limited`, `request_limited` or `token_limited`.
+        kind: RateLimitKind,
+        /// Seconds until the window resets (the `Retry-After` header).
+        retry_after_secs: u64,
+        /// What was reached.
+        message: String,
+    },
+    /// Admin authentication failed.
+    #[error("Unauthorized")]
+    Unauthorized,
+}
+
+/// Which rate limit refused a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateLimitKind {
+    /// Generic (also: too many login attempts).
+    Rate,
+    /// `request_max_limit`.
+    Requests,
+    /// `token_max_limit`.
+    Tokens,
+}
+
+impl RateLimitKind {
+    /// Bifrost's error type.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RateLimitKind::Rate => "rate_limited",
+            RateLimitKind::Requests => "request_limited",
+            RateLimitKind::Tokens => "token_limited",
+        }
+    }
 }
 
 impl Error {
@@ -156,6 +215,13 @@ impl Error {
             Error::QueueFull { .. } => 503,
             Error::Config(_) => 400,
             Error::MissingEnvVar { .. } | Error::Store(_) | Error::Internal(_) => 500,
+            Error::VirtualKeyRequired | Error::Unauthorized => 401,
+            Error::VirtualKeyNotFound
+            | Error::VirtualKeyBlocked(_)
+            | Error::ModelBlocked { .. }
+            | Error::ProviderBlocked { .. } => 403,
+            Error::BudgetExceeded(_) => 402,
+            Error::RateLimited { .. } => 429,
         }
     }
 
@@ -179,6 +245,14 @@ impl Error {
             Error::Cancelled => "request_cancelled",
             Error::Store(_) => "store_error",
             Error::Internal(_) => "internal_error",
+            Error::VirtualKeyRequired => "virtual_key_required",
+            Error::VirtualKeyNotFound => "virtual_key_not_found",
+            Error::VirtualKeyBlocked(_) => "virtual_key_blocked",
+            Error::ModelBlocked { .. } => "model_blocked",
+            Error::ProviderBlocked { .. } => "provider_blocked",
+            Error::BudgetExceeded(_) => "budget_exceeded",
+            Error::RateLimited { kind, .. } => kind.as_str(),
+            Error::Unauthorized => "unauthorized",
         }
     }
 
@@ -256,7 +330,15 @@ impl Error {
             | Error::Cancelled
             | Error::Config(_)
             | Error::Store(_)
-            | Error::Internal(_) => false,
+            | Error::Internal(_)
+            | Error::VirtualKeyRequired
+            | Error::VirtualKeyNotFound
+            | Error::VirtualKeyBlocked(_)
+            | Error::ModelBlocked { .. }
+            | Error::ProviderBlocked { .. }
+            | Error::BudgetExceeded(_)
+            | Error::RateLimited { .. }
+            | Error::Unauthorized => false,
         }
     }
 
@@ -282,6 +364,24 @@ impl Error {
             Error::Config(_) => "config",
             Error::Store(_) => "store",
             Error::Internal(_) => "internal",
+            Error::VirtualKeyRequired => "virtual_key_required",
+            Error::VirtualKeyNotFound => "virtual_key_not_found",
+            Error::VirtualKeyBlocked(_) => "virtual_key_blocked",
+            Error::ModelBlocked { .. } => "model_blocked",
+            Error::ProviderBlocked { .. } => "provider_blocked",
+            Error::BudgetExceeded(_) => "budget_exceeded",
+            Error::RateLimited { kind, .. } => kind.as_str(),
+            Error::Unauthorized => "unauthorized",
+        }
+    }
+
+    /// Seconds to put in a `Retry-After` header, for rate limits.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Error::RateLimited {
+                retry_after_secs, ..
+            } => Some(*retry_after_secs),
+            _ => None,
         }
     }
 }

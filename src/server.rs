@@ -9,6 +9,7 @@ use tokio::net::TcpListener;
 use crate::engine::Gateway;
 use crate::error::{Error, Result};
 use crate::http::{router, AppState};
+use crate::plugins::logging::Logging;
 
 /// How long in-flight requests may take to finish after a shutdown signal.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -21,10 +22,29 @@ pub async fn bind(host: &str, port: u16) -> Result<TcpListener> {
 }
 
 /// Serves until SIGINT or SIGTERM, then stops accepting and lets in-flight requests finish
-/// for up to [`DRAIN_TIMEOUT`].
-pub async fn serve(listener: TcpListener, gateway: Arc<Gateway>) -> Result<()> {
+/// for up to [`DRAIN_TIMEOUT`]. With request logging, retention runs in the background and
+/// the log writer's queue is written out before this returns.
+pub async fn serve(
+    listener: TcpListener,
+    gateway: Arc<Gateway>,
+    logs: Option<Arc<Logging>>,
+    telemetry: Arc<crate::plugins::telemetry::Telemetry>,
+    governance: Option<Arc<crate::plugins::governance::Governance>>,
+) -> Result<()> {
     let watcher = gateway.watch_store(Duration::from_secs(1));
-    let app = router(Arc::new(AppState { gateway }));
+    let governance_tasks = governance.as_ref().map(|g| {
+        g.attach(&gateway);
+        g.spawn_background()
+    });
+    let retention = logs
+        .as_ref()
+        .map(|l| l.spawn_retention(Arc::clone(&gateway)));
+    let app = router(Arc::new(AppState {
+        gateway,
+        logs: logs.clone(),
+        telemetry,
+        governance: governance.clone(),
+    }));
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let server = axum::serve(
         listener,
@@ -47,6 +67,27 @@ pub async fn serve(listener: TcpListener, gateway: Arc<Gateway>) -> Result<()> {
         }
     };
     watcher.abort();
+    for task in governance_tasks.into_iter().flatten() {
+        task.abort();
+    }
+    if let Some(g) = &governance {
+        // Every request has ended and settled: persist the last counter changes.
+        if let Err(e) = g.flush().await {
+            tracing::warn!(error = %e, "could not persist governance counters at shutdown");
+        }
+    }
+    if let Some(task) = retention {
+        task.abort();
+    }
+    if let Some(logs) = logs {
+        // Every request has ended, so every record is queued: write them all out.
+        let writer = Arc::clone(&logs.writer);
+        let _ = tokio::task::spawn_blocking(move || writer.flush_and_stop()).await;
+        let dropped = logs.writer.dropped();
+        if dropped > 0 {
+            tracing::warn!(dropped, "request log records were dropped while serving");
+        }
+    }
     result.map_err(|e| Error::Internal(format!("server error: {e}")))
 }
 

@@ -1,12 +1,18 @@
-//! The command line: `bifrost serve`, `bifrost provider ...`, `bifrost config check`.
+//! The command line: `bifrost serve`, `bifrost provider ...`, `bifrost logs ...`,
+//! `bifrost vk|team|customer ...`, `bifrost config check`.
 //!
 //! Every subcommand drives the same engine as the HTTP API, in-process on the app dir's
 //! stores; a running server picks up their writes within about a second.
 
 mod config_cmd;
+mod customer;
+mod logs;
+mod open;
 mod output;
 mod provider;
 mod serve;
+mod team;
+mod vk;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -38,6 +44,22 @@ pub enum Command {
     /// Work with config.json.
     #[command(subcommand)]
     Config(config_cmd::ConfigCommand),
+    /// Read the request logs: tail, show, stats, export.
+    #[command(subcommand)]
+    Logs(logs::LogsCommand),
+    /// Open the dashboard of a running gateway in the browser.
+    ///
+    /// Example: bifrost open --port 8080
+    Open(open::OpenArgs),
+    /// Virtual keys: create (the key is printed once), list, show, update, disable, delete.
+    #[command(subcommand)]
+    Vk(vk::VkCommand),
+    /// Teams: a budget shared by their virtual keys.
+    #[command(subcommand)]
+    Team(team::TeamCommand),
+    /// Customers: a budget shared by their teams and keys.
+    #[command(subcommand)]
+    Customer(customer::CustomerCommand),
 }
 
 const fn version_line() -> &'static str {
@@ -57,6 +79,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => serve::run(args, &app_dir),
         Command::Provider(cmd) => provider::run(cmd, &app_dir),
         Command::Config(cmd) => config_cmd::run(cmd, &app_dir),
+        Command::Logs(cmd) => logs::run(cmd, &app_dir),
+        Command::Open(args) => open::run(args),
+        Command::Vk(cmd) => vk::run(cmd, &app_dir),
+        Command::Team(cmd) => team::run(cmd, &app_dir),
+        Command::Customer(cmd) => customer::run(cmd, &app_dir),
     }
 }
 

@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use clap::{Args, ValueEnum};
 
+use crate::engine::tracking::Observer;
 use crate::engine::Gateway;
+use crate::plugins::logging::Logging;
 
 /// Options of `bifrost serve`.
 #[derive(Debug, Args)]
@@ -23,6 +25,9 @@ pub struct ServeArgs {
     /// Process log format.
     #[arg(long, env = "LOG_STYLE", value_enum, default_value_t = LogStyle::Pretty)]
     pub log_style: LogStyle,
+    /// Open the dashboard in the default browser once listening.
+    #[arg(long)]
+    pub open: bool,
 }
 
 /// Process log format.
@@ -44,6 +49,27 @@ pub fn run(args: ServeArgs, app_dir: &Path) -> anyhow::Result<ExitCode> {
     if let Some(file) = &report.config_file {
         tracing::info!(file = %file.display(), imported = ?report.imported, "loaded config.json");
     }
+    // The request log (logs.db) when `client.enable_logging` is on; read once at start, as in
+    // Bifrost, so turning it on or off needs a restart.
+    let logs = if gateway.snapshot().client.enable_logging {
+        Some(Arc::new(Logging::open(app_dir)?))
+    } else {
+        None
+    };
+    let gateway = match &logs {
+        Some(l) => gateway.with_observers(vec![Arc::clone(&l.writer) as Arc<dyn Observer>]),
+        None => gateway,
+    };
+    let (gateway, observability) =
+        crate::plugins::observability::setup(app_dir, gateway, logs.as_deref())?;
+    // Governance: virtual keys, budgets, rate limits, cost (the engine's admission hook).
+    let (governance, warnings) =
+        crate::plugins::governance::Governance::open(Arc::clone(gateway.store()), app_dir)?;
+    for w in &warnings {
+        tracing::warn!("governance: {w}");
+    }
+    let governance = Arc::new(governance);
+    let gateway = gateway.with_admission(Arc::clone(&governance) as _);
     let gateway = Arc::new(gateway);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -55,9 +81,20 @@ pub fn run(args: ServeArgs, app_dir: &Path) -> anyhow::Result<ExitCode> {
         println!("bifrost {} listening on http://{addr}", crate::VERSION);
         println!("app dir: {}", app_dir.display());
         println!("providers: {providers}");
+        let dashboard = super::open::dashboard_url(&addr.ip().to_string(), addr.port());
+        println!("dashboard: {dashboard}");
         use std::io::Write;
         std::io::stdout().flush()?;
-        crate::server::serve(listener, gateway).await?;
+        if args.open {
+            super::open::browse(&dashboard);
+        }
+        let (telemetry, spans) = observability.start();
+        crate::server::serve(listener, gateway, logs, telemetry, Some(governance)).await?;
+        if let Some(spans) = spans {
+            spans
+                .shutdown(crate::plugins::observability::OTEL_DRAIN)
+                .await;
+        }
         Ok::<_, anyhow::Error>(())
     })?;
     Ok(ExitCode::SUCCESS)

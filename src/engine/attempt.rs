@@ -32,7 +32,10 @@ impl Gateway {
         let targets = std::iter::once(primary).chain(routing::fallbacks(&snap, fallbacks));
         let mut primary_error = None;
         for (index, target) in targets.enumerate() {
-            match self.attempt(&snap, &target, opts, &op, index, upstream).await {
+            match self
+                .attempt(&snap, &target, opts, &op, index, upstream)
+                .await
+            {
                 Ok(done) => return Ok(done),
                 Err(e) => {
                     let go_on = e.allows_fallback();

@@ -1,9 +1,17 @@
 //! The HTTP server: routes, layers, and the handlers' shared state.
 
 pub mod admin;
+pub mod anthropic;
+pub mod auth;
+pub mod dropin;
 pub mod error;
+pub mod genai;
+pub mod governance;
 pub mod inference;
+pub mod logs;
+pub mod metrics;
 pub mod request;
+pub mod responses;
 
 use std::sync::Arc;
 
@@ -14,19 +22,28 @@ use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 
 use crate::engine::Gateway;
 use crate::error::Error;
+use crate::plugins::logging::Logging;
 
 /// What every handler sees.
 #[derive(Debug)]
 pub struct AppState {
     /// The engine.
     pub gateway: Arc<Gateway>,
+    /// The request log, when `client.enable_logging` is on.
+    pub logs: Option<Arc<Logging>>,
+    /// The Prometheus registry behind `/metrics`.
+    pub telemetry: Arc<crate::plugins::telemetry::Telemetry>,
+    /// Governance (virtual keys, budgets, admin auth), when the server runs it.
+    pub governance: Option<Arc<crate::plugins::governance::Governance>>,
 }
 
 /// Builds the router.
 ///
 /// Layers, outermost first: CORS (answers preflights before anything else runs), then the
 /// body limit from `client.max_request_body_size_mb` (read once at start; a change needs a
-/// restart). Unknown routes and wrong methods answer in Bifrost's error JSON.
+/// restart), then the `http_*` metrics around each route. Unknown routes and wrong methods
+/// answer in Bifrost's error JSON, but for the dashboard's files and pages (`GET`, see
+/// [`crate::dashboard`]).
 pub fn router(state: Arc<AppState>) -> Router {
     let client = state.gateway.snapshot().client.clone();
     let limit = usize::try_from(client.max_request_body_size_mb.saturating_mul(1024 * 1024))
@@ -35,7 +52,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/chat/completions", post(inference::chat_completions))
         .route("/completions", post(inference::completions))
         .route("/embeddings", post(inference::embeddings))
-        .route("/models", get(inference::models));
+        .route("/models", get(inference::models))
+        .route("/responses", post(responses::create));
     let api = Router::new()
         .route(
             "/providers",
@@ -59,23 +77,65 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/keys", get(admin::all_keys))
         .route("/version", get(admin::version))
-        .route("/config", get(admin::get_config));
+        .route("/config", get(admin::get_config))
+        .route("/logs", get(logs::search).delete(logs::delete))
+        .route("/logs/stats", get(logs::stats))
+        .route("/logs/filterdata", get(logs::filter_data))
+        .route("/logs/dropped", get(logs::dropped))
+        .route("/logs/histogram", get(logs::histogram))
+        .route("/logs/histogram/tokens", get(logs::histogram_tokens))
+        .route(
+            "/logs/histogram/tokens/by-provider",
+            get(logs::histogram_tokens_by_provider),
+        )
+        .route("/logs/histogram/cost", get(logs::histogram_cost))
+        .route(
+            "/logs/histogram/cost/by-provider",
+            get(logs::histogram_cost_by_provider),
+        )
+        .route("/logs/histogram/models", get(logs::histogram_models))
+        .route("/logs/histogram/latency", get(logs::histogram_latency))
+        .route(
+            "/logs/histogram/latency/by-provider",
+            get(logs::histogram_latency_by_provider),
+        )
+        .route("/logs/{id}", get(logs::get))
+        .merge(governance::routes());
     Router::new()
         .route("/health", get(admin::health))
+        .route("/metrics", get(metrics::metrics))
+        .route("/ws", get(logs::ws))
         .nest("/v1", inference.clone())
         // The OpenAI SDK drop-in prefix: base_url may end in /openai or /openai/v1.
         .nest("/openai/v1", inference.clone())
-        .nest("/openai", inference)
+        .nest("/openai", inference.clone())
+        // The Anthropic and GenAI SDK prefixes and the composites (/litellm, ...).
+        .merge(dropin::routes(&inference))
         .nest("/api", api)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        // Admin auth (`auth_config`) inside the metrics layer, so 401s are counted.
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            auth::require_admin,
+        ))
+        // Per route (so `MatchedPath` is known), inside the body limit and CORS.
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state.telemetry),
+            metrics::track,
+        ))
         .layer(DefaultBodyLimit::max(limit))
         .layer(cors(&client.allowed_origins))
         .with_state(state)
 }
 
-async fn not_found(req: Request) -> Error {
-    Error::RouteNotFound(req.uri().path().to_owned())
+/// The dashboard's files and pages (GET), else Bifrost's 404.
+async fn not_found(req: Request) -> axum::response::Response {
+    crate::dashboard::respond(&req).unwrap_or_else(|| {
+        axum::response::IntoResponse::into_response(Error::RouteNotFound(
+            req.uri().path().to_owned(),
+        ))
+    })
 }
 
 async fn method_not_allowed(req: Request) -> Error {

@@ -102,6 +102,11 @@ pub fn options(headers: &HeaderMap, client: &ClientConfig) -> RequestOptions {
         forwarded_headers: forwarded,
         passthrough_extra: text("x-bf-passthrough-extra-params")
             .is_some_and(|v| v.eq_ignore_ascii_case("true")),
+        prom_labels: crate::plugins::telemetry::labels::from_headers(
+            headers,
+            &client.prometheus_labels,
+        ),
+        traceparent: text("traceparent"),
     }
 }
 

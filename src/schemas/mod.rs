@@ -6,6 +6,8 @@
 
 pub mod anthropic;
 pub mod bifrost;
+pub mod genai;
 pub mod openai;
+pub mod responses;
 
 pub use bifrost::{ExtraFields, RequestType};

@@ -15,7 +15,10 @@ use crate::config::{ClientConfig, FileConfig, ProviderConfig};
 use crate::error::{Error, Result};
 
 /// Migrations in order; the position is the version.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_config.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_config.sql"),
+    include_str!("migrations/0002_governance.sql"),
+];
 
 /// Everything in config.db.
 #[derive(Debug, Clone, Default)]
@@ -65,13 +68,15 @@ impl ConfigStore {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        migrate(&mut conn)?;
+        super::migrate(&mut conn, MIGRATIONS)?;
         Ok(Self {
             conn: Mutex::new(conn),
         })
     }
 
-    fn with<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
+    /// Runs `f` on the connection (the governance store shares it, so its own writes do not
+    /// bump `data_version` and trigger a reload).
+    pub(crate) fn with<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
         let mut conn = self
             .conn
             .lock()
@@ -263,21 +268,6 @@ impl ConfigStore {
             Ok(report)
         })
     }
-}
-
-fn migrate(conn: &mut Connection) -> Result<()> {
-    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    let tx = conn.transaction()?;
-    for (i, sql) in MIGRATIONS
-        .iter()
-        .enumerate()
-        .skip(usize::try_from(version).unwrap_or(0))
-    {
-        tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", i + 1)?;
-    }
-    tx.commit()?;
-    Ok(())
 }
 
 fn encode<T: serde::Serialize>(value: &T) -> Result<String> {

@@ -74,7 +74,9 @@ pub fn parse_rfc3339(text: &str) -> Option<i64> {
         }
         // Milliseconds from the first three digits; finer digits are dropped.
         for k in 0..3 {
-            let digit = b.get(start + k).filter(|c| c.is_ascii_digit() && start + k < i);
+            let digit = b
+                .get(start + k)
+                .filter(|c| c.is_ascii_digit() && start + k < i);
             millis = millis * 10 + digit.map_or(0, |c| i64::from(c - b'0'));
         }
     }
@@ -180,7 +182,14 @@ mod tests {
     fn formats_and_parses_round_trip() {
         assert_eq!(format_ms(0), "1970-01-01T00:00:00.000Z");
         assert_eq!(format_ms(951_782_400_123), "2000-02-29T00:00:00.123Z");
-        for ms in [0, 1, 951_782_400_123, 1_735_689_599_999, 4_102_444_800_000, -1] {
+        for ms in [
+            0,
+            1,
+            951_782_400_123,
+            1_735_689_599_999,
+            4_102_444_800_000,
+            -1,
+        ] {
             assert_eq!(parse_rfc3339(&format_ms(ms)), Some(ms), "{ms}");
         }
     }
@@ -191,7 +200,10 @@ mod tests {
         assert_eq!(parse_rfc3339("2025-01-31T14:00:00+02:00"), Some(z));
         assert_eq!(parse_rfc3339("2025-01-31T11:30:00-00:30"), Some(z));
         assert_eq!(parse_rfc3339("2025-01-31T12:00:00.5Z"), Some(z + 500));
-        assert_eq!(parse_rfc3339("2025-01-31T12:00:00.123456789Z"), Some(z + 123));
+        assert_eq!(
+            parse_rfc3339("2025-01-31T12:00:00.123456789Z"),
+            Some(z + 123)
+        );
         for bad in [
             "",
             "2025-01-31",

@@ -1,0 +1,380 @@
+//! The `logging` plugin: every finished request becomes one row in `logs.db`, written off the
+//! request path, and live events for the dashboard's `/ws`.
+//!
+//! `finished` only does a non-blocking `try_send` into a bounded channel. One dedicated thread
+//! drains it and inserts in batches (one transaction per up to [`BATCH_ROWS`] rows or
+//! [`BATCH_WAIT`]). When the channel is full the request still succeeds and its record is
+//! dropped — counted in [`LogWriter::dropped`] (`GET /api/logs/dropped`) and warned about at
+//! most every [`WARN_EVERY`], never silently. [`LogWriter::flush_and_stop`] drains the channel
+//! at shutdown.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde_json::Value;
+use tokio::sync::broadcast;
+
+use crate::engine::tracking::{Observer, RequestRecord};
+use crate::engine::Gateway;
+use crate::error::{Error, Result};
+use crate::store::logs_store::{raw_json, Inserter};
+use crate::store::timefmt::now_ms;
+use crate::store::{LogEntry, LogsStore};
+
+/// Records the channel holds before new ones are dropped.
+pub const CHANNEL_CAPACITY: usize = 10_000;
+/// Most rows per insert transaction.
+pub const BATCH_ROWS: usize = 500;
+/// Longest a record waits for its batch to fill before it is written.
+pub const BATCH_WAIT: Duration = Duration::from_millis(50);
+/// At most one warning about dropped records per this interval.
+pub const WARN_EVERY: Duration = Duration::from_secs(10);
+/// Live events buffered per `/ws` client before a slow client starts missing some.
+const EVENT_CAPACITY: usize = 1024;
+/// How often retention runs.
+const RETENTION_EVERY: Duration = Duration::from_secs(3600);
+
+/// The request log: the store it writes and reads, and its writer.
+#[derive(Debug)]
+pub struct Logging {
+    /// logs.db, for queries.
+    pub store: Arc<LogsStore>,
+    /// The writer, registered as an observer of the gateway.
+    pub writer: Arc<LogWriter>,
+}
+
+impl Logging {
+    /// Opens `logs.db` in the app dir and starts the writer.
+    pub fn open(app_dir: &Path) -> Result<Self> {
+        let store = Arc::new(LogsStore::open(&app_dir.join("logs.db"))?);
+        let writer = LogWriter::start(&store, CHANNEL_CAPACITY)?;
+        Ok(Self { store, writer })
+    }
+
+    /// Deletes logs older than `client.log_retention_days` now and then every hour (0 keeps
+    /// everything). The setting is read at each run, so a change applies without a restart.
+    pub fn spawn_retention(&self, gateway: Arc<Gateway>) -> tokio::task::JoinHandle<()> {
+        let store = Arc::clone(&self.store);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(RETENTION_EVERY);
+            loop {
+                tick.tick().await;
+                let days = gateway.snapshot().client.log_retention_days;
+                let store = Arc::clone(&store);
+                let run = tokio::task::spawn_blocking(move || -> Result<usize> {
+                    let purged = match days {
+                        0 => 0,
+                        d => store.purge_before(now_ms() - i64::from(d) * 86_400_000)?,
+                    };
+                    store.optimize()?;
+                    Ok(purged)
+                });
+                match run.await {
+                    Ok(Ok(0)) => {}
+                    Ok(Ok(n)) => {
+                        tracing::info!(purged = n, days, "request logs past retention deleted")
+                    }
+                    Ok(Err(e)) => tracing::warn!(error = %e, "request log retention failed"),
+                    Err(e) => tracing::warn!(error = %e, "request log retention task failed"),
+                }
+            }
+        })
+    }
+}
+
+enum Msg {
+    Record(Box<RequestRecord>),
+    /// Write everything received so far, then answer.
+    Flush(SyncSender<()>),
+    /// Write everything received so far, answer and exit.
+    Stop(SyncSender<()>),
+}
+
+/// Dropped-record accounting shared by the observer and the writer thread.
+#[derive(Debug, Default)]
+struct Drops {
+    count: AtomicU64,
+    /// Unix seconds of the last warning.
+    last_warn: AtomicU64,
+}
+
+impl Drops {
+    fn add(&self, n: u64, why: &str) {
+        let total = self.count.fetch_add(n, Ordering::Relaxed) + n;
+        let now = u64::try_from(now_ms() / 1000).unwrap_or(0);
+        let last = self.last_warn.load(Ordering::Relaxed);
+        // One thread wins the right to warn per interval; the others only count.
+        if (last == 0 || now >= last + WARN_EVERY.as_secs())
+            && self
+                .last_warn
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            tracing::warn!(dropped_total = total, "request log records dropped: {why}");
+        }
+    }
+}
+
+/// The log writer: an [`Observer`] feeding one writer thread.
+pub struct LogWriter {
+    tx: SyncSender<Msg>,
+    drops: Arc<Drops>,
+    events: broadcast::Sender<Arc<str>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for LogWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LogWriter")
+            .field("dropped", &self.dropped())
+            .finish()
+    }
+}
+
+/// A `/ws` message: `{"type":"log","operation":"create"|"update","payload":Log}`.
+#[derive(Serialize)]
+struct Event<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    operation: &'static str,
+    payload: &'a LogEntry,
+}
+
+impl LogWriter {
+    /// Starts the writer thread on a connection of its own, with a channel of `capacity`.
+    pub fn start(store: &LogsStore, capacity: usize) -> Result<Arc<Self>> {
+        let inserter = store.inserter()?;
+        let (tx, rx) = mpsc::sync_channel(capacity);
+        let (events, _) = broadcast::channel(EVENT_CAPACITY);
+        let drops = Arc::new(Drops::default());
+        let worker = Worker {
+            rx,
+            inserter,
+            events: events.clone(),
+            drops: Arc::clone(&drops),
+            batch: Vec::with_capacity(BATCH_ROWS),
+        };
+        let thread = std::thread::Builder::new()
+            .name("bifrost-log-writer".into())
+            .spawn(move || worker.run())
+            .map_err(|e| Error::Internal(format!("cannot start the log writer: {e}")))?;
+        Ok(Arc::new(Self {
+            tx,
+            drops,
+            events,
+            thread: Mutex::new(Some(thread)),
+        }))
+    }
+
+    /// Records dropped so far (channel full, writer stopped, or a failed write).
+    pub fn dropped(&self) -> u64 {
+        self.drops.count.load(Ordering::Relaxed)
+    }
+
+    /// Live events, as JSON text, for one `/ws` client.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<str>> {
+        self.events.subscribe()
+    }
+
+    /// Blocks until every record received before this call is written.
+    pub fn flush(&self) {
+        let (ack, done) = mpsc::sync_channel(1);
+        if self.tx.send(Msg::Flush(ack)).is_ok() {
+            let _ = done.recv();
+        }
+    }
+
+    /// Writes everything still queued and stops the writer thread; blocks until done. Later
+    /// records are counted as dropped.
+    pub fn flush_and_stop(&self) {
+        let (ack, done) = mpsc::sync_channel(1);
+        if self.tx.send(Msg::Stop(ack)).is_ok() {
+            let _ = done.recv();
+        }
+        let thread = self.thread.lock().ok().and_then(|mut t| t.take());
+        if let Some(t) = thread {
+            if t.join().is_err() {
+                tracing::error!("the log writer thread panicked");
+            }
+        }
+    }
+
+    fn broadcast(&self, operation: &'static str, entry: &LogEntry) {
+        broadcast(&self.events, operation, entry);
+    }
+}
+
+impl Observer for LogWriter {
+    fn started(&self, record: &RequestRecord) {
+        // Only build the event when a dashboard is listening.
+        if self.events.receiver_count() == 0 {
+            return;
+        }
+        let mut entry = entry_from_record(record.clone());
+        entry.status = "processing".into();
+        entry.latency = None;
+        entry.error_details = None;
+        entry.output_message = None;
+        self.broadcast("create", &entry);
+    }
+
+    fn finished(&self, record: RequestRecord) {
+        match self.tx.try_send(Msg::Record(Box::new(record))) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => self.drops.add(1, "the log channel is full"),
+            Err(TrySendError::Disconnected(_)) => self.drops.add(1, "the log writer has stopped"),
+        }
+    }
+}
+
+fn broadcast(events: &broadcast::Sender<Arc<str>>, operation: &'static str, entry: &LogEntry) {
+    let event = Event {
+        kind: "log",
+        operation,
+        payload: entry,
+    };
+    if let Ok(text) = serde_json::to_string(&event) {
+        // An error only means nobody is listening any more.
+        let _ = events.send(Arc::from(text));
+    }
+}
+
+/// The writer thread's state.
+struct Worker {
+    rx: Receiver<Msg>,
+    inserter: Inserter,
+    events: broadcast::Sender<Arc<str>>,
+    drops: Arc<Drops>,
+    batch: Vec<LogEntry>,
+}
+
+impl Worker {
+    fn run(mut self) {
+        loop {
+            let Ok(first) = self.rx.recv() else {
+                // Every sender is gone: nothing can arrive any more.
+                return;
+            };
+            let mut control = self.take(first);
+            let deadline = Instant::now() + BATCH_WAIT;
+            while control.is_none() && self.batch.len() < BATCH_ROWS {
+                match self
+                    .rx
+                    .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+                {
+                    Ok(msg) => control = self.take(msg),
+                    Err(RecvTimeoutError::Timeout) => break,
+                    Err(RecvTimeoutError::Disconnected) => break,
+                }
+            }
+            self.write();
+            match control {
+                None => {}
+                Some(Msg::Flush(ack)) => {
+                    let _ = ack.send(());
+                }
+                Some(Msg::Stop(ack)) => {
+                    self.drain();
+                    let _ = ack.send(());
+                    return;
+                }
+                Some(Msg::Record(_)) => {}
+            }
+        }
+    }
+
+    /// Queues a record, or hands back a control message.
+    fn take(&mut self, msg: Msg) -> Option<Msg> {
+        match msg {
+            Msg::Record(r) => {
+                self.batch.push(entry_from_record(*r));
+                None
+            }
+            control => Some(control),
+        }
+    }
+
+    /// At stop: writes whatever is still in the channel.
+    fn drain(&mut self) {
+        while let Ok(msg) = self.rx.try_recv() {
+            if let Some(Msg::Flush(ack) | Msg::Stop(ack)) = self.take(msg) {
+                let _ = ack.send(());
+            }
+            if self.batch.len() >= BATCH_ROWS {
+                self.write();
+            }
+        }
+        self.write();
+    }
+
+    fn write(&mut self) {
+        if self.batch.is_empty() {
+            return;
+        }
+        match self.inserter.insert(&self.batch) {
+            Ok(_) => {
+                if self.events.receiver_count() > 0 {
+                    for entry in &self.batch {
+                        broadcast(&self.events, "update", entry);
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, rows = self.batch.len(), "writing request logs failed");
+                self.drops
+                    .add(self.batch.len() as u64, "writing to logs.db failed");
+            }
+        }
+        self.batch.clear();
+    }
+}
+
+/// A finished request as a log row.
+pub fn entry_from_record(r: RequestRecord) -> LogEntry {
+    let error_details = r.error.as_ref().and_then(|e| {
+        let details = serde_json::json!({
+            "status_code": e.status_code,
+            "error": {"type": e.kind, "message": e.message},
+        });
+        serde_json::value::to_raw_value(&details).ok()
+    });
+    let metadata = (!r.metadata.is_empty()).then(|| {
+        r.metadata
+            .into_iter()
+            .map(|(k, v)| (k, Value::String(v)))
+            .collect()
+    });
+    LogEntry {
+        seq: 0,
+        id: r.id,
+        timestamp: r.timestamp_ms,
+        object: r.request_type.as_str().to_owned(),
+        provider: r.provider,
+        model: r.model,
+        status: r.status.as_str().to_owned(),
+        stream: r.stream,
+        latency: Some(r.latency_ms),
+        ttft: r.ttft_ms,
+        token_usage: r.usage,
+        cost: None,
+        selected_key_id: r.selected_key_id.unwrap_or_default(),
+        selected_key_name: r.selected_key_name.unwrap_or_default(),
+        virtual_key_id: None,
+        virtual_key_name: None,
+        number_of_retries: r.number_of_retries,
+        fallback_index: r.fallback_index,
+        error_details,
+        input_history: raw_json(r.input),
+        output_message: raw_json(r.output),
+        params: raw_json(r.params),
+        metadata,
+    }
+}
+
+#[cfg(test)]
+mod tests;
