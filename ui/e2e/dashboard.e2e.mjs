@@ -171,6 +171,13 @@ export async function run(browser) {
       const rows = await page.locator('[data-testid=logs-table] tbody tr').allInnerTexts();
       assert(rows.length >= 2 && rows.every((t) => t.includes('success')), `only successes: ${rows.join(' | ')}`);
       await screenshot(page, 'logs');
+      await page.getByRole('button', { name: 'Clear' }).click();
+      await page.getByRole('searchbox', { name: 'Search content' }).fill('weather');
+      await page.getByRole('searchbox', { name: 'Search content' }).press('Enter');
+      await page.waitForURL('**/logs?q=weather');
+      const want = (await call(base, 'GET', '/api/logs?content_search=weather')).body.pagination.total_count;
+      assert(want === 1, `the API finds the one weather request: ${want}`);
+      await page.waitForFunction((n) => document.querySelectorAll('[data-testid=logs-table] tbody tr').length === n, want);
       await page.goto(`${base}/logs/${liveId}`);
       await page.getByTestId('log-detail').waitFor();
       await page.keyboard.press('Escape');

@@ -82,7 +82,10 @@ export async function startGateway({ config } = {}) {
   child.stderr.on('data', (d) => (stderr += d));
   const url = await new Promise((ok, fail) => {
     let out = '';
-    const timer = setTimeout(() => fail(new Error(`bifrost did not listen within 20 s\n${out}\n${stderr}`)), 20_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      fail(new Error(`bifrost did not listen within 20 s\n${out}\n${stderr}`));
+    }, 20_000);
     child.stdout.on('data', (d) => {
       out += d;
       const m = out.match(/listening on (http:\/\/\S+)/);

@@ -36,7 +36,7 @@ function connect(): void {
     } catch {
       return;
     }
-    if (msg.type !== 'nope' || !msg.payload) return;
+    if (msg.type !== 'log' || !msg.payload) return;
     const op = msg.operation === 'update' ? 'update' : 'create';
     for (const f of logListeners) f(op, msg.payload);
   };

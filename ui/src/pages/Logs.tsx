@@ -65,7 +65,8 @@ export function Logs() {
   const loc = useLocation();
   const detailId = loc.path.startsWith('/logs/') ? decodeURIComponent(loc.path.slice(6)) : null;
   const fl = readFilters(loc.params);
-  const key = apiQuery({ ...fl, range: fl.range }) + fl.range;
+  // Keyed on the filters as the URL has them (the API query's start_time moves with the clock).
+  const key = toQuery(fl);
   const page = useLoad(() => get<LogsPage>(`/api/logs${apiQuery(fl)}`), key);
   const filterData = useLoad(async () => {
     const r = await settle(get<FilterData>('/api/logs/filterdata'));

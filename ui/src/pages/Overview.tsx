@@ -49,7 +49,8 @@ function grouped(h: Grouped, group: 'provider' | 'model', pick: (cell: unknown) 
 const times = (h: Histogram<{ timestamp: string }>) => h.buckets.map((b) => Date.parse(b.timestamp));
 
 async function load(range: string): Promise<Data> {
-  const end = Date.now();
+  // Rounded up: the API takes whole seconds, and a request in this second must count.
+  const end = Math.ceil(Date.now() / 1000) * 1000;
   const q = query({ start_time: f.iso(end - RANGES[range].ms), end_time: f.iso(end) });
   const providers = await settle(get<{ providers: Provider[] }>('/api/providers'));
   const [stats, requests, latency, tokens, cost, models, modelCost] = await Promise.all([
