@@ -25,13 +25,8 @@ use crate::schemas::openai::ChatRequest;
 
 /// The Anthropic error response for an error.
 pub fn error(e: Error) -> Response {
-    let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    if status.is_server_error() {
-        tracing::warn!(error = %e, kind = e.metric_label(), "anthropic request failed");
-    } else {
-        tracing::debug!(error = %e, kind = e.metric_label(), "anthropic request rejected");
-    }
-    json(status, &ingress::error_body(&e))
+    let body = serde_json::to_vec(&ingress::error_body(&e)).unwrap_or_default();
+    super::error::respond(&e, body)
 }
 
 /// Translates a Messages request for its target. A bare model goes to the `anthropic`

@@ -105,22 +105,30 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if self.status().is_server_error() {
-            tracing::warn!(error = %self.error, kind = self.error.metric_label(), "request failed");
-        } else {
-            tracing::debug!(error = %self.error, kind = self.error.metric_label(), "request rejected");
-        }
-        let mut resp = (self.status(), self.body()).into_response();
-        resp.headers_mut().insert(
-            http::header::CONTENT_TYPE,
-            http::HeaderValue::from_static("application/json"),
-        );
-        if let Some(secs) = self.error.retry_after() {
-            resp.headers_mut()
-                .insert(http::header::RETRY_AFTER, http::HeaderValue::from(secs));
-        }
-        resp
+        respond(&self.error, self.body())
     }
+}
+
+/// The one place an error becomes a response, whatever the body's shape (Bifrost's JSON here,
+/// Anthropic's or Google's on their SDK routes): the status, the JSON body, `Retry-After` for
+/// rate limits, and one log line.
+pub fn respond(error: &Error, body: Vec<u8>) -> Response {
+    let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if status.is_server_error() {
+        tracing::warn!(error = %error, kind = error.metric_label(), "request failed");
+    } else {
+        tracing::debug!(error = %error, kind = error.metric_label(), "request rejected");
+    }
+    let mut resp = (status, body).into_response();
+    resp.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    if let Some(secs) = error.retry_after() {
+        resp.headers_mut()
+            .insert(http::header::RETRY_AFTER, http::HeaderValue::from(secs));
+    }
+    resp
 }
 
 impl IntoResponse for Error {

@@ -28,13 +28,8 @@ use crate::schemas::genai as wire;
 
 /// Google's error response for an error.
 pub fn error(e: Error) -> Response {
-    let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    if status.is_server_error() {
-        tracing::warn!(error = %e, kind = e.metric_label(), "genai request failed");
-    } else {
-        tracing::debug!(error = %e, kind = e.metric_label(), "genai request rejected");
-    }
-    json(status, &ingress::error_body(&e))
+    let body = serde_json::to_vec(&ingress::error_body(&e)).unwrap_or_default();
+    super::error::respond(&e, body)
 }
 
 /// The query of a model action.

@@ -267,32 +267,3 @@ fn cost_counts_cached_tokens_at_their_price() {
     assert!((c - (20.0 + 6.0 + 25.0 + 20.0)).abs() < 1e-9, "{c}");
     assert_eq!(pricing::estimate(&p, 10, None), 10.0 + 1024.0 * 10.0);
 }
-
-#[test]
-#[ignore]
-fn tmp_timing() {
-    let (gov, value, _dir) = governance(VkInput {
-        provider_configs: Some(vec![pc("openai", Some(1.0), &["*"])]),
-        budget: Some(Some(Budget { id: String::new(), max_limit: 1e9, reset_duration: "1M".into(), calendar_aligned: false })),
-        rate_limit: Some(Some(super::types::RateLimit { id: String::new(), request_max_limit: Some(u64::MAX / 2), request_reset_duration: Some("1h".into()), token_max_limit: Some(u64::MAX / 2), token_reset_duration: Some("1h".into()) })),
-        ..VkInput::default()
-    });
-    let n = 200_000;
-    let t = std::time::Instant::now();
-    for _ in 0..n {
-        let mut a = admit(&value, "gpt-4o-mini", Some(100));
-        let s = gov.admit(&mut a).unwrap().unwrap();
-        let mut rec = record("openai", "gpt-4o-mini", 9, 3);
-        s.settle(&mut rec);
-    }
-    eprintln!("vk admit+settle: {:?} per request", t.elapsed() / n);
-    let t = std::time::Instant::now();
-    for _ in 0..n {
-        let mut a = admit("", "openai/gpt-4o-mini", Some(100));
-        a.virtual_key = None;
-        let s = gov.admit(&mut a).unwrap().unwrap();
-        let mut rec = record("openai", "gpt-4o-mini", 9, 3);
-        s.settle(&mut rec);
-    }
-    eprintln!("no-vk admit+settle: {:?} per request", t.elapsed() / n);
-}

@@ -195,4 +195,15 @@ fn a_record_maps_to_bifrosts_log_row() {
     assert_eq!(v["cost"], Value::Null);
     assert_eq!(v["virtual_key_id"], Value::Null);
     assert_eq!(v["selected_key_name"], "primary");
+
+    // Governance's virtual key and the settled cost are carried into the row.
+    let mut r = record("vk".into());
+    r.virtual_key_id = Some("vk-1".into());
+    r.virtual_key_name = Some("team-a".into());
+    r.cost = Some(0.0042);
+    let v = serde_json::to_value(entry_from_record(r)).unwrap();
+    assert_eq!(
+        (&v["virtual_key_id"], &v["virtual_key_name"], &v["cost"]),
+        (&json!("vk-1"), &json!("team-a"), &json!(0.0042))
+    );
 }
