@@ -44,7 +44,9 @@ cargo bench --bench overhead -- [flags]
   --no-request-log    gateway config with client.enable_logging = false
   --no-stream         skip the streaming (SSE) windows
   --no-nginx          skip the nginx floor even if nginx is installed
-  --no-rt             do not run the measured processes under SCHED_FIFO (chrt -f)
+  --no-rt             do not put the generator and the mock under SCHED_FIFO (chrt -f)
+  --server-sched S    gateway and nginx scheduling: fifo (chrt -f 10), nice (SCHED_OTHER,
+                      nice -20) or normal                          [fifo]
   --paths LIST        which of direct,nginx,gateway to measure     [all three]
   --repeat N          repeat every window N times, report medians [1]
   --quick             smoke run: 1.5 s windows after 0.5 s warm-up
@@ -70,7 +72,16 @@ struct Opts {
     bifrost: PathBuf,
     paths: Vec<Route>,
     rt: bool,
+    server_sched: ServerSched,
     mock_child: bool,
+}
+
+/// How the gateway and nginx are scheduled on their CPU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ServerSched {
+    Fifo,
+    Nice,
+    Normal,
 }
 
 fn parse_args() -> Result<Option<Opts>> {
@@ -90,6 +101,7 @@ fn parse_args() -> Result<Option<Opts>> {
         bifrost: PathBuf::from(env!("CARGO_BIN_EXE_bifrost")),
         paths: vec![Route::Direct, Route::Nginx, Route::Gateway],
         rt: true,
+        server_sched: ServerSched::Fifo,
         mock_child: false,
     };
     let (mut duration, mut warmup) = (None, None);
@@ -131,6 +143,14 @@ fn parse_args() -> Result<Option<Opts>> {
             "--no-stream" => o.stream = false,
             "--no-nginx" => o.nginx = false,
             "--no-rt" => o.rt = false,
+            "--server-sched" => {
+                o.server_sched = match value()?.as_str() {
+                    "fifo" => ServerSched::Fifo,
+                    "nice" => ServerSched::Nice,
+                    "normal" => ServerSched::Normal,
+                    other => bail!("--server-sched: fifo, nice or normal, not {other:?}"),
+                };
+            }
             "--paths" => {
                 o.paths = value()?
                     .split(',')
@@ -502,23 +522,22 @@ fn cpus_allowed(pid: &str) -> String {
         .unwrap_or_else(|| "?".into())
 }
 
-/// How the servers are started: pinned to a CPU and under SCHED_FIFO when we can.
+/// How the servers are started: pinned to a CPU, and scheduled per `--server-sched`.
 struct Launch {
     cpu: Option<String>,
-    rt_priority: Option<u32>,
+    /// Wrapper commands that exec the next one (`chrt ...`, `nice ...`).
+    sched: Vec<&'static str>,
 }
 
 impl Launch {
-    /// `[taskset -c CPU] [chrt -f PRIO] program` (both exec the next program, so the child's
-    /// PID is the program's).
+    /// `[taskset -c CPU] [sched wrappers] program`; every wrapper execs the next program, so
+    /// the child's PID is the program's.
     fn command(&self, program: &Path) -> Command {
         let mut argv: Vec<std::ffi::OsString> = Vec::new();
         if let Some(cpu) = &self.cpu {
             argv.extend(["taskset".into(), "-c".into(), cpu.into()]);
         }
-        if let Some(p) = self.rt_priority {
-            argv.extend(["chrt".into(), "-f".into(), p.to_string().into()]);
-        }
+        argv.extend(self.sched.iter().map(std::ffi::OsString::from));
         argv.push(program.into());
         let mut c = Command::new(&argv[0]);
         c.args(&argv[1..]);
@@ -1347,6 +1366,20 @@ async fn run_window(
     })
 }
 
+/// Waits (up to 60 s) until the mock and the servers are idle, so that one window's backlog (an
+/// overloaded gateway still draining its queue or its log) never runs into the next window.
+async fn settle(pids: &[u32]) -> Duration {
+    let started = Instant::now();
+    let ticks = || -> u64 { pids.iter().filter_map(|p| cpu_ticks(&p.to_string())).sum() };
+    loop {
+        let a = ticks();
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        if ticks().saturating_sub(a) <= 1 || started.elapsed() > Duration::from_secs(60) {
+            return started.elapsed();
+        }
+    }
+}
+
 /// One request of each kind must succeed before any load is sent.
 async fn preflight(env: &Env, target: &Target, kinds: &[Kind], gateway_log: &str) -> Result<()> {
     for &kind in kinds {
@@ -1905,7 +1938,7 @@ fn real_main() -> Result<ExitCode> {
         eprintln!("warning: could not switch to SCHED_FIFO (chrt); running at normal priority");
     } else if rt_ok {
         notes.push(format!(
-            "Generator, mock, gateway and nginx run under SCHED_FIFO priority {RT_PRIORITY} (`chrt -f`; the pacing thread at {}), so other work on this shared machine cannot delay them by a scheduler slice.",
+            "Generator and mock run under SCHED_FIFO priority {RT_PRIORITY} (`chrt -f`; the pacing thread at {}), so other work on this shared machine cannot delay the client side by a scheduler slice.",
             RT_PRIORITY + 10
         ));
     } else {
@@ -1935,9 +1968,25 @@ fn real_main() -> Result<ExitCode> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
+    // A child inherits our SCHED_FIFO unless told otherwise (`chrt -o 0`).
+    let sched = match opts.server_sched {
+        ServerSched::Fifo if rt_ok => vec!["chrt", "-f", "10"],
+        ServerSched::Fifo if opts.rt => {
+            notes.push("**--server-sched fifo: SCHED_FIFO unavailable; gateway and nginx run at normal priority.**".into());
+            vec![]
+        }
+        ServerSched::Fifo => vec![],
+        ServerSched::Nice => vec!["chrt", "-o", "0", "nice", "-n", "-20"],
+        ServerSched::Normal => vec!["chrt", "-o", "0"],
+    };
+    notes.push(match opts.server_sched {
+        ServerSched::Fifo => "Gateway and nginx: SCHED_FIFO 10 (`--server-sched fifo`). Their own threads then run until they block: a CPU-bound background thread delays the request path for as long as it runs, which SCHED_OTHER would bound to a slice.".into(),
+        ServerSched::Nice => "Gateway and nginx: SCHED_OTHER at nice -20 (`--server-sched nice`); other work on their CPU can still delay them by up to a scheduler slice.".into(),
+        ServerSched::Normal => "Gateway and nginx: SCHED_OTHER at nice 0 (`--server-sched normal`).".into(),
+    });
     let launch = Launch {
         cpu: can_pin.then(|| opts.gateway_cpu.clone()),
-        rt_priority: rt_ok.then_some(RT_PRIORITY),
+        sched,
     };
     let report = rt.block_on(run(opts, launch, notes))?;
     println!("{}", report.render());
@@ -2057,8 +2106,10 @@ async fn run(opts: Opts, launch: Launch, mut notes: Vec<String>) -> Result<Repor
     // Prime every path once (discarded): first-touch page faults, lazy initialisation, the
     // gateway's upstream pool.
     let prime = if opts.quick { 0.3 } else { 1.0 };
+    let quiet: Vec<u32> = env.server_side.iter().copied().chain([mock.pid]).collect();
     for t in &targets {
         for &kind in &kinds {
+            settle(&quiet).await;
             run_window(&env, t, kind, opts.rates[0].min(1000), 0.0, prime).await?;
         }
     }
@@ -2071,6 +2122,16 @@ async fn run(opts: Opts, launch: Launch, mut notes: Vec<String>) -> Result<Repor
             for _ in 0..opts.repeat {
                 for t in &targets {
                     done += 1;
+                    let waited = settle(&quiet).await;
+                    if waited > Duration::from_secs(2) {
+                        notes.push(format!(
+                            "Before {rate}/s {} {}: waited {:.1} s for the servers to go idle (backlog of the previous window){}.",
+                            kind.name(),
+                            t.route.name(),
+                            waited.as_secs_f64(),
+                            if waited >= Duration::from_secs(60) { "; **they never did**" } else { "" }
+                        ));
+                    }
                     let w = run_window(&env, t, kind, rate, opts.warmup, opts.duration).await?;
                     let s = Stats::from_window(&w, kind, opts.duration, tck);
                     eprintln!(
@@ -2092,7 +2153,6 @@ async fn run(opts: Opts, launch: Launch, mut notes: Vec<String>) -> Result<Repor
                         }
                     }
                     cells.entry((rate, kind, t.route)).or_default().push(s);
-                    tokio::time::sleep(Duration::from_millis(250)).await;
                 }
             }
         }
@@ -2100,6 +2160,25 @@ async fn run(opts: Opts, launch: Launch, mut notes: Vec<String>) -> Result<Repor
 
     if TIMER_SLACK_SET.load(Ordering::Relaxed) {
         notes.push("Pacing thread timer slack set to 1 µs (/proc/TID/timerslack_ns).".into());
+    }
+    if let Some(dir) = &gw.proc.dir {
+        let files: Vec<String> = std::fs::read_dir(dir.path())
+            .map(|rd| {
+                rd.filter_map(|e| e.ok())
+                    .filter_map(|e| {
+                        let len = e.metadata().ok()?.len();
+                        (len > 0).then(|| {
+                            format!(
+                                "{} {:.1} MB",
+                                e.file_name().to_string_lossy(),
+                                len as f64 / 1e6
+                            )
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        notes.push(format!("Gateway app dir at the end: {}.", files.join(", ")));
     }
     let gateway_peak_kb = status_kb(gw.proc.pid, "VmHWM:");
     let nginx_peak_kb = nginx.as_ref().and_then(|(p, _)| status_kb(p.pid, "VmHWM:"));

@@ -12,7 +12,8 @@
 //! - [`error`]: the one error type and its status table.
 //! - [`http`]: router, thin handlers, the one error renderer.
 //! - [`ingress`]: the Anthropic, Responses and GenAI formats to and from the canonical types.
-//! - [`plugins`]: work around each request: the request log (logs.db, `/ws` events).
+//! - [`plugins`]: work around each request: the request log (logs.db, `/ws` events),
+//!   Prometheus metrics, OpenTelemetry spans.
 //! - [`providers`]: one module per wire format and the vendor table.
 //! - [`schemas`]: wire and canonical types.
 //! - [`server`]: binding, serving, graceful shutdown.

@@ -81,6 +81,7 @@ pub fn parse_filter(q: &HashMap<String, String>) -> Result<LogFilter> {
         objects: list("objects"),
         selected_key_ids: list("selected_key_ids"),
         virtual_key_ids: list("virtual_key_ids"),
+        virtual_keys: Vec::new(),
         start_ms: time("start_time")?,
         end_ms: time("end_time")?,
         min_latency: number(q, "min_latency")?,

@@ -8,22 +8,26 @@
 
 mod filter;
 mod histogram;
+mod insert;
+mod model;
 mod sums;
 #[cfg(test)]
 mod tests;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
-use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
-use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::schemas::openai::Usage;
+
+pub use insert::Inserter;
+pub use model::{
+    FilterData, GroupStats, KeyRef, LogEntry, LogFilter, Order, Page, SearchResult, SortBy, Stats,
+};
 
 pub use histogram::{
     bucket_size_seconds, CountBucket, GroupBy, GroupedHistogram, Histogram, LatencyBucket,
@@ -48,261 +52,6 @@ const DELETE_CHUNK: usize = 500;
 /// Rows per retention transaction, so that a large purge never holds the write lock long.
 const PURGE_CHUNK: i64 = 5_000;
 
-/// One request log, as stored and as served: Bifrost's log row.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct LogEntry {
-    /// Insertion order, for following new rows; not part of the API.
-    #[serde(skip)]
-    pub seq: i64,
-    /// Request id (UUID v7).
-    pub id: String,
-    /// When the request was accepted (unix ms; RFC 3339 in JSON).
-    #[serde(with = "rfc3339_ms")]
-    pub timestamp: i64,
-    /// Request type (`chat_completion`, `chat_completion_stream`, `embedding`, ...).
-    pub object: String,
-    /// Provider that answered, else the one asked for.
-    pub provider: String,
-    /// Model.
-    pub model: String,
-    /// `processing` (live events only), `success`, `error` or `cancelled`.
-    pub status: String,
-    /// Whether the answer was streamed.
-    pub stream: bool,
-    /// Milliseconds from acceptance to the last byte.
-    pub latency: Option<f64>,
-    /// Milliseconds to the first stream chunk.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ttft: Option<f64>,
-    /// Token usage.
-    pub token_usage: Option<Usage>,
-    /// Cost in USD, when pricing knows the model.
-    pub cost: Option<f64>,
-    /// Key used (empty when none).
-    #[serde(default)]
-    pub selected_key_id: String,
-    /// Its name.
-    #[serde(default)]
-    pub selected_key_name: String,
-    /// Virtual key (with governance).
-    pub virtual_key_id: Option<String>,
-    /// Its name.
-    pub virtual_key_name: Option<String>,
-    /// Retries on the provider that answered.
-    #[serde(default)]
-    pub number_of_retries: u32,
-    /// 0 for the primary, n for the n-th fallback.
-    #[serde(default)]
-    pub fallback_index: u32,
-    /// Bifrost's error object: `{"status_code", "error": {"type", "message"}}`.
-    pub error_details: Option<Box<RawValue>>,
-    /// The request's messages (or prompt, or input).
-    pub input_history: Option<Box<RawValue>>,
-    /// The answer's message.
-    pub output_message: Option<Box<RawValue>>,
-    /// Request parameters without the content.
-    pub params: Option<Box<RawValue>>,
-    /// `x-bf-lh-*` and `client.logging_headers` values.
-    pub metadata: Option<BTreeMap<String, Value>>,
-}
-
-impl LogEntry {
-    /// Total tokens, 0 when unknown.
-    pub fn total_tokens(&self) -> u64 {
-        self.token_usage.as_ref().map_or(0, |u| u.total_tokens)
-    }
-
-    /// The error message, if the request failed.
-    pub fn error_message(&self) -> Option<String> {
-        let v: Value = serde_json::from_str(self.error_details.as_ref()?.get()).ok()?;
-        v["error"]["message"].as_str().map(str::to_owned)
-    }
-}
-
-/// Which logs a query reads. Empty lists and `None` do not filter.
-#[derive(Debug, Clone, Default)]
-pub struct LogFilter {
-    /// Any of these providers.
-    pub providers: Vec<String>,
-    /// Any of these models.
-    pub models: Vec<String>,
-    /// Any of these statuses.
-    pub statuses: Vec<String>,
-    /// Any of these request types.
-    pub objects: Vec<String>,
-    /// Any of these keys.
-    pub selected_key_ids: Vec<String>,
-    /// Any of these virtual keys.
-    pub virtual_key_ids: Vec<String>,
-    /// From this time (unix ms, inclusive).
-    pub start_ms: Option<i64>,
-    /// Until this time (unix ms, inclusive).
-    pub end_ms: Option<i64>,
-    /// Latency at least (ms).
-    pub min_latency: Option<f64>,
-    /// Latency at most (ms).
-    pub max_latency: Option<f64>,
-    /// Total tokens at least.
-    pub min_tokens: Option<i64>,
-    /// Total tokens at most.
-    pub max_tokens: Option<i64>,
-    /// Cost at least (USD).
-    pub min_cost: Option<f64>,
-    /// Cost at most (USD).
-    pub max_cost: Option<f64>,
-    /// Only rows without a cost.
-    pub missing_cost_only: bool,
-    /// Words that must appear in the messages, the answer or the error.
-    pub content_search: Option<String>,
-}
-
-/// Sort keys of a page.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SortBy {
-    /// Acceptance time.
-    #[default]
-    Timestamp,
-    /// Latency.
-    Latency,
-    /// Total tokens.
-    Tokens,
-    /// Cost.
-    Cost,
-}
-
-impl SortBy {
-    /// Parses Bifrost's `sort_by` value.
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "timestamp" => Some(Self::Timestamp),
-            "latency" => Some(Self::Latency),
-            "tokens" => Some(Self::Tokens),
-            "cost" => Some(Self::Cost),
-            _ => None,
-        }
-    }
-}
-
-/// Sort direction.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Order {
-    /// Smallest first.
-    Asc,
-    /// Largest (newest) first.
-    #[default]
-    Desc,
-}
-
-impl Order {
-    /// Parses Bifrost's `order` value.
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "asc" => Some(Self::Asc),
-            "desc" => Some(Self::Desc),
-            _ => None,
-        }
-    }
-}
-
-/// One page of a search: Bifrost's `pagination` object.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Page {
-    /// Rows per page.
-    pub limit: u32,
-    /// Rows skipped.
-    pub offset: u64,
-    /// Sort key.
-    pub sort_by: SortBy,
-    /// Sort direction.
-    pub order: Order,
-}
-
-impl Default for Page {
-    fn default() -> Self {
-        Self {
-            limit: 50,
-            offset: 0,
-            sort_by: SortBy::Timestamp,
-            order: Order::Desc,
-        }
-    }
-}
-
-/// Aggregates over the logs a filter selects (Bifrost's `stats`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Stats {
-    /// Matching requests.
-    pub total_requests: u64,
-    /// Percentage of them that succeeded (0-100).
-    pub success_rate: f64,
-    /// Mean latency in ms.
-    pub average_latency: f64,
-    /// Sum of total tokens.
-    pub total_tokens: u64,
-    /// Sum of cost in USD.
-    pub total_cost: f64,
-}
-
-/// A page of logs, the total behind it and the stats of the whole selection.
-#[derive(Debug, Clone)]
-pub struct SearchResult {
-    /// The page.
-    pub logs: Vec<LogEntry>,
-    /// Rows matching the filter.
-    pub total: u64,
-    /// Stats over the rows matching the filter.
-    pub stats: Stats,
-    /// Whether logs.db holds any row at all (the dashboard's empty state).
-    pub has_logs: bool,
-}
-
-/// A key or virtual key seen in the logs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct KeyRef {
-    /// Its id.
-    pub id: String,
-    /// Its last recorded name.
-    pub name: String,
-}
-
-/// The values the dashboard's filter menus offer.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FilterData {
-    /// Providers seen.
-    pub providers: Vec<String>,
-    /// Models seen.
-    pub models: Vec<String>,
-    /// Keys seen.
-    pub selected_keys: Vec<KeyRef>,
-    /// Virtual keys seen.
-    pub virtual_keys: Vec<KeyRef>,
-}
-
-/// Totals for one provider and model (`bifrost logs stats`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct GroupStats {
-    /// Provider.
-    pub provider: String,
-    /// Model.
-    pub model: String,
-    /// Requests.
-    pub requests: u64,
-    /// Of which succeeded.
-    pub success: u64,
-    /// Of which failed.
-    pub errors: u64,
-    /// Of which the client cancelled.
-    pub cancelled: u64,
-    /// Mean latency (ms).
-    pub average_latency: f64,
-    /// Sum of total tokens.
-    pub total_tokens: u64,
-    /// Sum of cost, `None` when no row has a cost.
-    pub total_cost: Option<f64>,
-}
-
 /// The logs store: a pool of query connections on `logs.db`.
 pub struct LogsStore {
     path: PathBuf,
@@ -314,17 +63,6 @@ impl std::fmt::Debug for LogsStore {
         f.debug_struct("LogsStore")
             .field("path", &self.path)
             .finish()
-    }
-}
-
-/// The writer's own connection: batched inserts, one transaction per batch.
-pub struct Inserter {
-    conn: Connection,
-}
-
-impl std::fmt::Debug for Inserter {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Inserter")
     }
 }
 
@@ -608,88 +346,6 @@ impl LogsStore {
     }
 }
 
-impl Inserter {
-    /// Inserts a batch in one transaction. An id already stored is skipped, so a record can
-    /// never be written twice. Returns how many rows were new.
-    pub fn insert(&mut self, entries: &[LogEntry]) -> Result<usize> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let mut inserted = 0;
-        {
-            let mut row = tx.prepare_cached(
-                "INSERT INTO logs (id, timestamp, object, provider, model, status, stream, \
-                   latency, ttft, prompt_tokens, completion_tokens, total_tokens, token_usage, \
-                   cost, selected_key_id, selected_key_name, virtual_key_id, virtual_key_name, \
-                   number_of_retries, fallback_index, error_details, metadata) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, \
-                   ?17, ?18, ?19, ?20, ?21, ?22) \
-                 ON CONFLICT(id) DO NOTHING",
-            )?;
-            let mut content = tx.prepare_cached(
-                "INSERT INTO logs_content (seq, input_history, output_message, params) \
-                 VALUES (?1, ?2, ?3, ?4)",
-            )?;
-            let mut fts =
-                tx.prepare_cached("INSERT INTO logs_fts (rowid, body) VALUES (?1, ?2)")?;
-            for e in entries {
-                let usage = e.token_usage.as_ref();
-                let tokens = |f: fn(&Usage) -> u64| {
-                    usage.map_or(0, |u| i64::try_from(f(u)).unwrap_or(i64::MAX))
-                };
-                let n = row.execute(params![
-                    e.id,
-                    e.timestamp,
-                    e.object,
-                    e.provider,
-                    e.model,
-                    e.status,
-                    e.stream,
-                    e.latency,
-                    e.ttft,
-                    tokens(|u| u.prompt_tokens),
-                    tokens(|u| u.completion_tokens),
-                    tokens(|u| u.total_tokens),
-                    usage.map(serde_json::to_string).transpose().ok().flatten(),
-                    e.cost,
-                    e.selected_key_id,
-                    e.selected_key_name,
-                    e.virtual_key_id,
-                    e.virtual_key_name,
-                    e.number_of_retries,
-                    e.fallback_index,
-                    e.error_details.as_deref().map(RawValue::get),
-                    e.metadata
-                        .as_ref()
-                        .map(serde_json::to_string)
-                        .transpose()
-                        .ok()
-                        .flatten(),
-                ])?;
-                if n == 0 {
-                    continue;
-                }
-                inserted += 1;
-                let seq = tx.last_insert_rowid();
-                let (input, output, p) = (
-                    e.input_history.as_deref().map(RawValue::get),
-                    e.output_message.as_deref().map(RawValue::get),
-                    e.params.as_deref().map(RawValue::get),
-                );
-                if input.is_some() || output.is_some() || p.is_some() {
-                    content.execute(params![seq, input, output, p])?;
-                }
-                let body = search_text(e);
-                if !body.is_empty() {
-                    fts.execute(params![seq, body])?;
-                }
-            }
-        }
-        tx.commit()?;
-        Ok(inserted)
-    }
-}
-
 /// Opens a connection with the pragmas every user of logs.db needs.
 fn connect(path: &Path) -> Result<Connection> {
     let conn = Connection::open(path)
@@ -763,54 +419,4 @@ pub fn raw_json(text: Option<String>) -> Option<Box<RawValue>> {
 
 fn count(v: i64) -> u64 {
     u64::try_from(v).unwrap_or(0)
-}
-
-/// The words of a log worth searching: string values of the messages and the answer (not
-/// JSON keys, roles or ids) and the error message.
-fn search_text(e: &LogEntry) -> String {
-    let mut out = String::new();
-    for raw in [&e.input_history, &e.output_message].into_iter().flatten() {
-        match serde_json::from_str::<Value>(raw.get()) {
-            Ok(v) => collect_strings(&v, None, &mut out),
-            Err(_) => push_word(&mut out, raw.get()),
-        }
-    }
-    if let Some(message) = e.error_message() {
-        push_word(&mut out, &message);
-    }
-    out
-}
-
-fn collect_strings(v: &Value, key: Option<&str>, out: &mut String) {
-    const SKIPPED: &[&str] = &["role", "type", "id", "tool_call_id", "object"];
-    match v {
-        Value::String(s) if !key.is_some_and(|k| SKIPPED.contains(&k)) => push_word(out, s),
-        Value::Array(items) => items.iter().for_each(|i| collect_strings(i, key, out)),
-        Value::Object(map) => map
-            .iter()
-            .for_each(|(k, v)| collect_strings(v, Some(k), out)),
-        _ => {}
-    }
-}
-
-fn push_word(out: &mut String, s: &str) {
-    if !out.is_empty() {
-        out.push(' ');
-    }
-    out.push_str(s);
-}
-
-/// (De)serialises unix milliseconds as RFC 3339 text.
-mod rfc3339_ms {
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(ms: &i64, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&crate::store::timefmt::format_ms(*ms))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
-        let text = String::deserialize(d)?;
-        crate::store::timefmt::parse_rfc3339(&text)
-            .ok_or_else(|| serde::de::Error::custom(format!("not an RFC 3339 time: {text}")))
-    }
 }

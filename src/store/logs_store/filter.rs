@@ -122,6 +122,14 @@ fn dimensions(c: &mut Clause, filter: &LogFilter, t: &str) {
     c.any_of(&format!("{t}.object"), &filter.objects);
     c.any_of(&format!("{t}.selected_key_id"), &filter.selected_key_ids);
     c.any_of(&format!("{t}.virtual_key_id"), &filter.virtual_key_ids);
+    if !filter.virtual_keys.is_empty() {
+        let marks = vec!["?"; filter.virtual_keys.len()].join(", ");
+        let values = filter.virtual_keys.iter().map(|v| Value::Text(v.clone()));
+        c.push(
+            &format!("({t}.virtual_key_id IN ({marks}) OR {t}.virtual_key_name IN ({marks}))"),
+            values.clone().chain(values),
+        );
+    }
 }
 
 /// `ORDER BY` for a sort; the row number breaks ties so that pages never overlap.

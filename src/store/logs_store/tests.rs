@@ -1,7 +1,7 @@
 //! Store tests against a real logs.db in a temp dir: every filter, sort, page, the full-text
 //! search, stats, histograms, deletion and retention.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::json;
 
@@ -227,6 +227,28 @@ fn every_filter_selects_exactly_its_rows() {
                 ..f()
             },
             "d",
+        ),
+        (
+            LogFilter {
+                virtual_keys: strings(&["team-a"]),
+                ..f()
+            },
+            "d",
+        ),
+        (
+            LogFilter {
+                virtual_keys: strings(&["vk1", "nobody"]),
+                ..f()
+            },
+            "d",
+        ),
+        (
+            LogFilter {
+                virtual_keys: strings(&["nobody"]),
+                statuses: strings(&["success"]),
+                ..f()
+            },
+            "",
         ),
         (
             LogFilter {
@@ -907,7 +929,12 @@ fn the_rollup_agrees_with_the_rows() {
         (Some(T0 + MIN), Some(T0 + 4 * MIN)),
     ] {
         let f = LogFilter {
-            providers: strings(&["openai", "groq"]),
+            providers: strings(&["openai", "groq", "anthropic"]),
+            virtual_keys: if start.is_none() && end.is_none() {
+                strings(&["team-a"])
+            } else {
+                Vec::new()
+            },
             start_ms: start,
             end_ms: end,
             ..LogFilter::default()

@@ -1,0 +1,138 @@
+//! Writing logs: the writer's connection inserts a batch per transaction, each row with its
+//! content and its full-text entry (the rollup follows by trigger).
+
+use rusqlite::{params, Connection};
+use serde_json::value::RawValue;
+use serde_json::Value;
+
+use super::LogEntry;
+use crate::error::Result;
+use crate::schemas::openai::Usage;
+
+/// The writer's own connection: batched inserts, one transaction per batch.
+pub struct Inserter {
+    pub(super) conn: Connection,
+}
+
+impl std::fmt::Debug for Inserter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Inserter")
+    }
+}
+
+impl Inserter {
+    /// Inserts a batch in one transaction. An id already stored is skipped, so a record can
+    /// never be written twice. Returns how many rows were new.
+    pub fn insert(&mut self, entries: &[LogEntry]) -> Result<usize> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let mut inserted = 0;
+        {
+            let mut row = tx.prepare_cached(
+                "INSERT INTO logs (id, timestamp, object, provider, model, status, stream, \
+                   latency, ttft, prompt_tokens, completion_tokens, total_tokens, token_usage, \
+                   cost, selected_key_id, selected_key_name, virtual_key_id, virtual_key_name, \
+                   number_of_retries, fallback_index, error_details, metadata) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, \
+                   ?17, ?18, ?19, ?20, ?21, ?22) \
+                 ON CONFLICT(id) DO NOTHING",
+            )?;
+            let mut content = tx.prepare_cached(
+                "INSERT INTO logs_content (seq, input_history, output_message, params) \
+                 VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            let mut fts =
+                tx.prepare_cached("INSERT INTO logs_fts (rowid, body) VALUES (?1, ?2)")?;
+            for e in entries {
+                let usage = e.token_usage.as_ref();
+                let tokens = |f: fn(&Usage) -> u64| {
+                    usage.map_or(0, |u| i64::try_from(f(u)).unwrap_or(i64::MAX))
+                };
+                let n = row.execute(params![
+                    e.id,
+                    e.timestamp,
+                    e.object,
+                    e.provider,
+                    e.model,
+                    e.status,
+                    e.stream,
+                    e.latency,
+                    e.ttft,
+                    tokens(|u| u.prompt_tokens),
+                    tokens(|u| u.completion_tokens),
+                    tokens(|u| u.total_tokens),
+                    usage.map(serde_json::to_string).transpose().ok().flatten(),
+                    e.cost,
+                    e.selected_key_id,
+                    e.selected_key_name,
+                    e.virtual_key_id,
+                    e.virtual_key_name,
+                    e.number_of_retries,
+                    e.fallback_index,
+                    e.error_details.as_deref().map(RawValue::get),
+                    e.metadata
+                        .as_ref()
+                        .map(serde_json::to_string)
+                        .transpose()
+                        .ok()
+                        .flatten(),
+                ])?;
+                if n == 0 {
+                    continue;
+                }
+                inserted += 1;
+                let seq = tx.last_insert_rowid();
+                let (input, output, p) = (
+                    e.input_history.as_deref().map(RawValue::get),
+                    e.output_message.as_deref().map(RawValue::get),
+                    e.params.as_deref().map(RawValue::get),
+                );
+                if input.is_some() || output.is_some() || p.is_some() {
+                    content.execute(params![seq, input, output, p])?;
+                }
+                let body = search_text(e);
+                if !body.is_empty() {
+                    fts.execute(params![seq, body])?;
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(inserted)
+    }
+}
+
+/// The words of a log worth searching: string values of the messages and the answer (not
+/// JSON keys, roles or ids) and the error message.
+fn search_text(e: &LogEntry) -> String {
+    let mut out = String::new();
+    for raw in [&e.input_history, &e.output_message].into_iter().flatten() {
+        match serde_json::from_str::<Value>(raw.get()) {
+            Ok(v) => collect_strings(&v, None, &mut out),
+            Err(_) => push_word(&mut out, raw.get()),
+        }
+    }
+    if let Some(message) = e.error_message() {
+        push_word(&mut out, &message);
+    }
+    out
+}
+
+fn collect_strings(v: &Value, key: Option<&str>, out: &mut String) {
+    const SKIPPED: &[&str] = &["role", "type", "id", "tool_call_id", "object"];
+    match v {
+        Value::String(s) if !key.is_some_and(|k| SKIPPED.contains(&k)) => push_word(out, s),
+        Value::Array(items) => items.iter().for_each(|i| collect_strings(i, key, out)),
+        Value::Object(map) => map
+            .iter()
+            .for_each(|(k, v)| collect_strings(v, Some(k), out)),
+        _ => {}
+    }
+}
+
+fn push_word(out: &mut String, s: &str) {
+    if !out.is_empty() {
+        out.push(' ');
+    }
+    out.push_str(s);
+}
