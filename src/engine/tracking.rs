@@ -131,6 +131,11 @@ pub trait Settle: Send + Sync {
 
 /// Receives finished records. Implementations must not block: enqueue and return.
 pub trait Observer: Send + Sync + 'static {
+    /// Whether this observer reads the record's `input`, `params` or `output`. Capturing them
+    /// serializes the request, so it is skipped when no observer wants it.
+    fn wants_capture(&self) -> bool {
+        true
+    }
     /// A request was accepted.
     fn started(&self, _record: &RequestRecord) {}
     /// A request ended; called exactly once per accepted request.
@@ -176,7 +181,11 @@ impl Tracker {
             Some((p, m)) => (p.to_owned(), m.to_owned()),
             None => (String::new(), model.to_owned()),
         };
-        let (input, params) = input();
+        let (input, params) = if observers.iter().any(|o| o.wants_capture()) {
+            input()
+        } else {
+            (None, None)
+        };
         let record = RequestRecord {
             id: uuid::Uuid::now_v7().to_string(),
             timestamp_ms: unix_ms(),

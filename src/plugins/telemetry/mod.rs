@@ -328,6 +328,10 @@ impl Telemetry {
 }
 
 impl Observer for Telemetry {
+    fn wants_capture(&self) -> bool {
+        false
+    }
+
     fn finished(&self, record: RequestRecord) {
         self.observe(&record);
     }
