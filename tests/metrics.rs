@@ -190,7 +190,8 @@ async fn metrics_count_a_known_sequence_exactly() {
         })
         .await;
 
-        // The two successful chats with the team header: one series, every base label.
+        // The chats with the team header on the primary key: the two successes and the upstream
+        // 500 (a failed request is labelled with the key it tried), every base label.
         let ok = [
             ("provider", "openai"),
             ("model", "gpt-4o-mini"),
@@ -205,7 +206,7 @@ async fn metrics_count_a_known_sequence_exactly() {
         let names: BTreeSet<&str> = series[0].labels.keys().map(String::as_str).collect();
         let expected: BTreeSet<&str> = BASE.iter().copied().chain(["team"]).collect();
         assert_eq!(names, expected);
-        assert_eq!(series[0].value, 2.0);
+        assert_eq!(series[0].value, 3.0);
         assert_eq!(series[0].labels["virtual_key_id"], "");
         assert_eq!(one(&samples, "bifrost_success_requests_total", &ok), 2.0);
         assert_eq!(one(&samples, "bifrost_input_tokens_total", &ok), 18.0);
@@ -225,16 +226,16 @@ async fn metrics_count_a_known_sequence_exactly() {
             one(&samples, "bifrost_upstream_latency_seconds_bucket", &inf),
             2.0
         );
+        // Overhead is recorded for every request of the series, the failed one too.
         assert_eq!(
             one(&samples, "bifrost_gateway_overhead_seconds_count", &ok),
-            2.0
+            3.0
         );
         let overhead = one(&samples, "bifrost_gateway_overhead_seconds_sum", &ok);
-        let latency = one(
-            &samples,
-            "bifrost_upstream_latency_seconds_sum",
-            &ok_latency,
-        );
+        let latency: f64 = find(&samples, "bifrost_upstream_latency_seconds_sum", &ok)
+            .iter()
+            .map(|s| s.value)
+            .sum();
         assert!(
             overhead > 0.0 && overhead < latency,
             "overhead {overhead} latency {latency}"
@@ -257,6 +258,7 @@ async fn metrics_count_a_known_sequence_exactly() {
         let failed = [
             ("method", "chat_completion"),
             ("team", "search"),
+            ("selected_key_name", "main"),
             ("status_code", "500"),
         ];
         assert_eq!(one(&samples, "bifrost_error_requests_total", &failed), 1.0);

@@ -2,7 +2,6 @@
 //! the call, and retries with backoff.
 
 use std::borrow::Cow;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use futures_util::StreamExt;
@@ -18,14 +17,24 @@ use crate::providers::vendors::KeyPolicy;
 use crate::providers::{Call, TextStream};
 use crate::schemas::{ExtraFields, RequestType};
 
+/// What the attempts of one request cost and where they went, for its record.
+#[derive(Debug, Default)]
+pub(super) struct Attempts {
+    /// Time spent waiting on providers (calls only; queueing and backoff are the gateway's).
+    pub upstream: std::time::Duration,
+    /// Where the primary failed, when it did: the error returned is the primary's.
+    pub primary_failure: Option<Served>,
+}
+
 impl Gateway {
+    /// The primary, then each fallback, until one succeeds.
     pub(super) async fn run(
         &self,
         model: &str,
         fallbacks: &[String],
         opts: &RequestOptions,
         op: Op<'_>,
-        upstream: &AtomicU64,
+        attempts: &mut Attempts,
     ) -> Result<(Outcome, Served)> {
         let snap = self.snapshot.load_full();
         let primary = routing::target(&snap, model)?;
@@ -33,7 +42,7 @@ impl Gateway {
         let mut primary_error = None;
         for (index, target) in targets.enumerate() {
             match self
-                .attempt(&snap, &target, opts, &op, index, upstream)
+                .attempt(&snap, &target, opts, &op, index, attempts)
                 .await
             {
                 Ok(done) => return Ok(done),
@@ -61,7 +70,7 @@ impl Gateway {
         opts: &RequestOptions,
         op: &Op<'_>,
         fallback_index: usize,
-        upstream: &AtomicU64,
+        attempts: &mut Attempts,
     ) -> Result<(Outcome, Served)> {
         let p = &target.provider;
         let request_type = op.request_type();
@@ -149,20 +158,17 @@ impl Gateway {
             };
             let called = Instant::now();
             let result = dispatch(p, &call, op, text_via_chat, extra, started, slot).await;
-            let waited = u64::try_from(called.elapsed().as_nanos()).unwrap_or(u64::MAX);
-            upstream.fetch_add(waited, Ordering::Relaxed);
+            attempts.upstream += called.elapsed();
+            let served = || Served {
+                provider: p.name.clone(),
+                model: target.model.clone(),
+                key_id: key.map(|k| k.id.clone()),
+                key_name: key.map(|k| k.name.clone()),
+                retries,
+                fallback_index,
+            };
             match result {
-                Ok(outcome) => {
-                    let served = Served {
-                        provider: p.name.clone(),
-                        model: target.model.clone(),
-                        key_id: key.map(|k| k.id.clone()),
-                        key_name: key.map(|k| k.name.clone()),
-                        retries,
-                        fallback_index,
-                    };
-                    return Ok((outcome, served));
-                }
+                Ok(outcome) => return Ok((outcome, served())),
                 Err(e) if e.is_retryable() && retries < net.max_retries => {
                     tracing::debug!(provider = %p.name, attempt = retries + 1, error = %e, "retrying");
                     if let Some(i) = key_index {
@@ -176,7 +182,12 @@ impl Gateway {
                     tokio::time::sleep(wait).await;
                     retries += 1;
                 }
-                Err(e) => return Err(e),
+                Err(e) => {
+                    if fallback_index == 0 {
+                        attempts.primary_failure = Some(served());
+                    }
+                    return Err(e);
+                }
             }
         }
     }

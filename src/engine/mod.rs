@@ -290,12 +290,15 @@ impl Gateway {
             }
         }
         // Nanoseconds spent waiting on providers, for the gateway-overhead metric.
-        let upstream = std::sync::atomic::AtomicU64::new(0);
+        let mut attempts = attempt::Attempts::default();
         let result = self
-            .run(&admit.model, &admit.fallbacks, opts, op, &upstream)
+            .run(&admit.model, &admit.fallbacks, opts, op, &mut attempts)
             .await;
         if let Some(t) = tracker.as_mut() {
-            t.upstream(std::time::Duration::from_nanos(upstream.into_inner()));
+            t.upstream(attempts.upstream);
+            if let (Err(_), Some(failed)) = (&result, &attempts.primary_failure) {
+                t.served(failed);
+            }
         }
         (tracker, result)
     }
