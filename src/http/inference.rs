@@ -21,6 +21,16 @@ use crate::schemas::RequestType;
 
 /// Attaches the request's provider, model and type to an error.
 fn failed(state: &AppState, model: &str, request_type: RequestType, error: Error) -> ApiError {
+    in_context(state, model, Some(request_type), error)
+}
+
+/// An error with the provider and model the request's `model` names, and its type if known.
+pub(super) fn in_context(
+    state: &AppState,
+    model: &str,
+    request_type: Option<RequestType>,
+    error: Error,
+) -> ApiError {
     let snap = state.gateway.current();
     let (provider, model) = match routing::split(&snap, model) {
         Some((p, m)) => (Some(p.to_owned()), Some(m.to_owned())),
@@ -28,7 +38,7 @@ fn failed(state: &AppState, model: &str, request_type: RequestType, error: Error
     };
     ApiError {
         error,
-        request_type: Some(request_type),
+        request_type,
         provider,
         model,
     }

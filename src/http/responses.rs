@@ -10,28 +10,15 @@ use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, StatusCode};
 
 use super::dropin::{event_stream, json, limit_mb, request_options};
-use super::error::ApiError;
 use super::request::parse_json;
 use super::AppState;
-use crate::engine::routing;
 use crate::error::Error;
 use crate::ingress::responses::{to_chat_request, to_response, Echo, ResponsesStream};
 use crate::schemas::responses::ResponsesRequest;
 
 /// Bifrost's error JSON with the request's provider and model.
 fn failed(state: &AppState, model: &str, error: Error) -> Response {
-    let snap = state.gateway.current();
-    let (provider, model) = match routing::split(&snap, model) {
-        Some((p, m)) => (Some(p.to_owned()), Some(m.to_owned())),
-        None => (None, (!model.is_empty()).then(|| model.to_owned())),
-    };
-    ApiError {
-        error,
-        request_type: None,
-        provider,
-        model,
-    }
-    .into_response()
+    super::inference::in_context(state, model, None, error).into_response()
 }
 
 /// `POST /v1/responses`.

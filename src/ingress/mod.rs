@@ -36,6 +36,45 @@ pub trait StreamEncoder: Send + 'static {
     fn fail(&mut self, error: &Error, out: &mut Vec<u8>);
 }
 
+/// An encoder whose native events follow the parts of a chunk's first choice: reasoning text,
+/// answer text and tool-call fragments, in that order (Anthropic's and the Responses API's
+/// streams). [`DeltaEvents::apply`] walks a chunk once for all of them.
+pub trait DeltaEvents {
+    /// Reasoning text added.
+    fn reasoning(&mut self, text: String, out: &mut Vec<u8>);
+    /// Answer text added.
+    fn text(&mut self, text: String, out: &mut Vec<u8>);
+    /// A fragment of the tool call at `index` (the id and name arrive on its first fragment).
+    fn tool_fragment(
+        &mut self,
+        index: u32,
+        id: Option<String>,
+        name: Option<String>,
+        arguments: Option<String>,
+        out: &mut Vec<u8>,
+    );
+
+    /// Writes the events of the first choice's delta and returns its finish reason, if any.
+    fn apply(&mut self, chunk: ChatChunk, out: &mut Vec<u8>) -> Option<String> {
+        let choice = chunk.choices.into_iter().find(|c| c.index == 0)?;
+        let delta = choice.delta;
+        if let Some(r) = delta.reasoning_content.filter(|r| !r.is_empty()) {
+            self.reasoning(r, out);
+        }
+        if let Some(t) = delta.content.filter(|t| !t.is_empty()) {
+            self.text(t, out);
+        }
+        for call in delta.tool_calls.into_iter().flatten() {
+            let (name, arguments) = match call.function {
+                Some(f) => (f.name, f.arguments),
+                None => (None, None),
+            };
+            self.tool_fragment(call.index, call.id, name, arguments, out);
+        }
+        choice.finish_reason
+    }
+}
+
 /// Appends one `event: <name>` / `data: <json>` SSE frame.
 pub fn write_event<T: Serialize>(out: &mut Vec<u8>, name: &str, payload: &T) {
     out.extend_from_slice(b"event: ");

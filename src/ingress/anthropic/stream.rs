@@ -9,7 +9,7 @@
 use super::response::{cached_tokens, message_id};
 use super::{error_body, stop_reason};
 use crate::error::Error;
-use crate::ingress::{write_event, StreamEncoder};
+use crate::ingress::{write_event, DeltaEvents, StreamEncoder};
 use crate::schemas::anthropic as wire;
 use crate::schemas::openai::{ChatChunk, JsonObject, Usage};
 
@@ -187,30 +187,34 @@ impl MessagesStream {
     }
 }
 
+impl DeltaEvents for MessagesStream {
+    fn reasoning(&mut self, text: String, out: &mut Vec<u8>) {
+        MessagesStream::thinking(self, text, out);
+    }
+
+    fn text(&mut self, text: String, out: &mut Vec<u8>) {
+        MessagesStream::text(self, text, out);
+    }
+
+    fn tool_fragment(
+        &mut self,
+        index: u32,
+        id: Option<String>,
+        name: Option<String>,
+        arguments: Option<String>,
+        out: &mut Vec<u8>,
+    ) {
+        MessagesStream::tool_fragment(self, index, id, name, arguments, out);
+    }
+}
+
 impl StreamEncoder for MessagesStream {
-    fn chunk(&mut self, chunk: ChatChunk, out: &mut Vec<u8>) {
+    fn chunk(&mut self, mut chunk: ChatChunk, out: &mut Vec<u8>) {
         self.start(&chunk.id, &chunk.model, out);
-        if let Some(u) = chunk.usage {
+        if let Some(u) = chunk.usage.take() {
             self.usage = Some(u);
         }
-        let Some(choice) = chunk.choices.into_iter().find(|c| c.index == 0) else {
-            return;
-        };
-        let delta = choice.delta;
-        if let Some(r) = delta.reasoning_content.filter(|r| !r.is_empty()) {
-            self.thinking(r, out);
-        }
-        if let Some(t) = delta.content.filter(|t| !t.is_empty()) {
-            self.text(t, out);
-        }
-        for call in delta.tool_calls.into_iter().flatten() {
-            let (name, arguments) = match call.function {
-                Some(f) => (f.name, f.arguments),
-                None => (None, None),
-            };
-            self.tool_fragment(call.index, call.id, name, arguments, out);
-        }
-        if let Some(reason) = choice.finish_reason {
+        if let Some(reason) = self.apply(chunk, out) {
             self.finish_reason = Some(reason);
         }
     }

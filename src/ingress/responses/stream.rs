@@ -9,7 +9,7 @@
 use super::new_id;
 use super::response::{status, to_usage, Echo};
 use crate::error::Error;
-use crate::ingress::{unix_now, write_event, StreamEncoder};
+use crate::ingress::{unix_now, write_event, DeltaEvents, StreamEncoder};
 use crate::schemas::openai::{ChatChunk, Usage};
 use crate::schemas::responses::{OutputContent, OutputItem, Response, StreamEvent};
 
@@ -333,30 +333,34 @@ impl ResponsesStream {
     }
 }
 
+impl DeltaEvents for ResponsesStream {
+    fn reasoning(&mut self, text: String, out: &mut Vec<u8>) {
+        ResponsesStream::reasoning(self, text, out);
+    }
+
+    fn text(&mut self, text: String, out: &mut Vec<u8>) {
+        ResponsesStream::text(self, text, out);
+    }
+
+    fn tool_fragment(
+        &mut self,
+        index: u32,
+        id: Option<String>,
+        name: Option<String>,
+        arguments: Option<String>,
+        out: &mut Vec<u8>,
+    ) {
+        ResponsesStream::call_fragment(self, index, id, name, arguments, out);
+    }
+}
+
 impl StreamEncoder for ResponsesStream {
-    fn chunk(&mut self, chunk: ChatChunk, out: &mut Vec<u8>) {
+    fn chunk(&mut self, mut chunk: ChatChunk, out: &mut Vec<u8>) {
         self.start(&chunk.model, out);
-        if let Some(u) = chunk.usage {
+        if let Some(u) = chunk.usage.take() {
             self.usage = Some(u);
         }
-        let Some(choice) = chunk.choices.into_iter().find(|c| c.index == 0) else {
-            return;
-        };
-        let delta = choice.delta;
-        if let Some(r) = delta.reasoning_content.filter(|r| !r.is_empty()) {
-            self.reasoning(r, out);
-        }
-        if let Some(t) = delta.content.filter(|t| !t.is_empty()) {
-            self.text(t, out);
-        }
-        for call in delta.tool_calls.into_iter().flatten() {
-            let (name, arguments) = match call.function {
-                Some(f) => (f.name, f.arguments),
-                None => (None, None),
-            };
-            self.call_fragment(call.index, call.id, name, arguments, out);
-        }
-        if let Some(reason) = choice.finish_reason {
+        if let Some(reason) = self.apply(chunk, out) {
             self.finish_reason = Some(reason);
         }
     }
