@@ -1865,7 +1865,7 @@ impl Report {
             let acks = median(runs.iter().map(|s| s.delayed_acks_per_req).collect());
             if acks >= 0.3 {
                 out.push(format!(
-                    "- **{name}: {acks:.2} delayed-ACK timer expiries per request — a Nagle / delayed-ACK stall (~40 ms) is likely on this path.**"
+                    "- **{name}: {acks:.2} delayed-ACK timer expiries per request (system-wide counter) — Nagle / delayed-ACK stalls (~40 ms each) are likely on this path.**"
                 ));
             }
             let client = median(runs.iter().map(|s| s.client_busy).collect());
