@@ -137,6 +137,7 @@ impl Gateway {
                 base_url,
                 path_prefix: p.vendor.path_prefix,
                 api_key: secret.as_ref(),
+                key_config: key.map(|k| &*k.config),
                 model: upstream_model,
                 extra_headers: &headers,
                 passthrough_extra: opts.passthrough_extra,

@@ -1,6 +1,7 @@
 //! Key identity and selection: which of a provider's keys serves a request (Bifrost §5.1).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use rand::Rng;
 
@@ -41,6 +42,9 @@ pub struct RuntimeKey {
     pub aliases: BTreeMap<String, String>,
     /// vLLM per-key server: (url, model_name).
     pub vllm: Option<(String, String)>,
+    /// The key as configured, for wire formats that read more than its value
+    /// (`azure_key_config`, `vertex_key_config`, `bedrock_key_config`).
+    pub config: Arc<KeyConfig>,
 }
 
 impl RuntimeKey {
@@ -61,6 +65,7 @@ impl RuntimeKey {
                 .vllm_key_config
                 .as_ref()
                 .map(|v| (v.url.trim_end_matches('/').to_owned(), v.model_name.clone())),
+            config: Arc::new(k.clone()),
         }
     }
 

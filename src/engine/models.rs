@@ -100,6 +100,7 @@ async fn fetch(p: &ProviderRuntime) -> Result<Vec<Model>> {
         base_url,
         path_prefix: p.vendor.path_prefix,
         api_key: secret.as_ref(),
+        key_config: key.map(|k| &*k.config),
         model: "",
         extra_headers: &p.extra_headers,
         passthrough_extra: false,

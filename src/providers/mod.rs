@@ -17,6 +17,7 @@ use futures_util::Stream;
 use reqwest::header::{HeaderName, HeaderValue};
 
 use crate::config::secret::Secret;
+use crate::config::KeyConfig;
 use crate::error::Result;
 use crate::schemas::openai::{
     ChatChunk, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, Model, TextRequest,
@@ -41,6 +42,8 @@ pub struct Call<'a> {
     pub path_prefix: &'a str,
     /// The resolved key, if the provider uses one.
     pub api_key: Option<&'a Secret>,
+    /// The chosen key's configuration, for wire formats that need more than its value.
+    pub key_config: Option<&'a KeyConfig>,
     /// The model name the upstream expects.
     pub model: &'a str,
     /// Headers from `network_config.extra_headers` and `x-bf-eh-*`.

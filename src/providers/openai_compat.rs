@@ -168,6 +168,7 @@ mod tests {
             base_url: "http://x",
             path_prefix: "/v1",
             api_key: None,
+            key_config: None,
             model: "gpt-4o-mini",
             extra_headers: &[],
             passthrough_extra: passthrough,

@@ -64,6 +64,7 @@ fn call<'a>(base_url: &'a str, key: &'a Secret, passthrough: bool) -> Call<'a> {
         base_url,
         path_prefix: "/v1",
         api_key: Some(key),
+        key_config: None,
         model: "claude-sonnet-4-20250514",
         extra_headers: &[],
         passthrough_extra: passthrough,
