@@ -116,6 +116,15 @@ pub struct Admit<'a> {
     pub virtual_key_id: Option<String>,
     /// Set by the policy: the key's name, for logs.
     pub virtual_key_name: Option<String>,
+    /// Set by the policy: which provider keys the request may use (a virtual key's
+    /// `key_ids`); `None` allows every key.
+    pub key_filter: Option<Arc<dyn KeyFilter>>,
+}
+
+/// Restricts which configured provider keys a request may use.
+pub trait KeyFilter: Send + Sync + std::fmt::Debug {
+    /// Whether the key `key_id` (named `key_name`) of `provider` may serve the request.
+    fn allows(&self, provider: &str, key_id: &str, key_name: &str) -> bool;
 }
 
 impl std::fmt::Debug for Gateway {
@@ -275,6 +284,7 @@ impl Gateway {
             max_output_tokens: op.max_output_tokens(),
             virtual_key_id: None,
             virtual_key_name: None,
+            key_filter: None,
         };
         if let Some(admission) = admission {
             match admission.admit(&mut admit) {
@@ -292,7 +302,16 @@ impl Gateway {
         // Nanoseconds spent waiting on providers, for the gateway-overhead metric.
         let mut attempts = attempt::Attempts::default();
         let result = self
-            .run(&admit.model, &admit.fallbacks, opts, op, &mut attempts)
+            .run(
+                &admit.model,
+                &admit.fallbacks,
+                attempt::Scope {
+                    opts,
+                    key_filter: admit.key_filter.as_deref(),
+                },
+                op,
+                &mut attempts,
+            )
             .await;
         if let Some(t) = tracker.as_mut() {
             t.upstream(attempts.upstream);
