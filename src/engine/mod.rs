@@ -36,7 +36,7 @@ pub use routing::Target;
 use snapshot::Snapshot;
 use tracking::{Observer, Settle, Tracker};
 
-mod capture;
+pub mod capture;
 
 /// Per-request options taken from headers.
 #[derive(Debug, Clone, Default)]
@@ -57,6 +57,9 @@ pub struct RequestOptions {
     pub prom_labels: Vec<(String, String)>,
     /// The W3C `traceparent` header, for the trace's parent span.
     pub traceparent: Option<String>,
+    /// The body exactly as the client sent it, when it is the OpenAI-shaped request the call
+    /// carries (the `/v1` routes): the request log keeps it instead of serializing the request.
+    pub raw_body: Option<bytes::Bytes>,
 }
 
 /// Which provider and key served a request, for the caller and (later) the log.
@@ -269,7 +272,7 @@ impl Gateway {
             op.request_type(),
             op.is_stream(),
             op.model(),
-            || op.capture(with_content),
+            || op.capture(with_content, opts.raw_body.as_ref()),
             opts.log_metadata.clone(),
         );
         if let Some(t) = tracker.as_mut() {

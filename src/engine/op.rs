@@ -1,6 +1,8 @@
 //! One inference operation as the engine handles it: the request borrowed, and its outcome.
 
-use super::capture;
+use bytes::Bytes;
+
+use super::capture::{self, Captured, RawRequest};
 use crate::providers::{ChatStream, TextStream};
 use crate::schemas::openai::{
     ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, MessageContent, TextRequest,
@@ -45,12 +47,27 @@ impl Op<'_> {
         matches!(self, Op::ChatStream(_) | Op::TextStream(_))
     }
 
-    pub(super) fn capture(&self, with_content: bool) -> (Option<String>, Option<String>) {
-        match self {
+    /// What the log keeps of the request: the client's own body when the caller has it (no
+    /// serialization on the request path), else the typed request as JSON text.
+    pub(super) fn capture(&self, with_content: bool, raw_body: Option<&Bytes>) -> Captured {
+        let content_field = match self {
+            Op::Chat(_) | Op::ChatStream(_) => "messages",
+            Op::Text(_) | Op::TextStream(_) => "prompt",
+            Op::Embed(_) => "input",
+        };
+        if let Some(body) = raw_body {
+            return Captured::Raw(RawRequest {
+                body: body.clone(),
+                content_field,
+                with_content,
+            });
+        }
+        let (input, params) = match self {
             Op::Chat(r) | Op::ChatStream(r) => capture::chat(r, with_content),
             Op::Text(r) | Op::TextStream(r) => capture::text(r, with_content),
             Op::Embed(r) => capture::embedding(r, with_content),
-        }
+        };
+        Captured::Typed { input, params }
     }
 
     /// A cheap estimate of the prompt's tokens (about four bytes each), for budget

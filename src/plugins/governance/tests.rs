@@ -80,6 +80,7 @@ fn record(provider: &str, model: &str, prompt: u64, completion: u64) -> RequestR
         error: None,
         input: None,
         params: None,
+        raw_request: None,
         output: None,
         metadata: vec![],
         virtual_key_id: None,
