@@ -1,0 +1,1 @@
+//! Translation tests over fixtures in Gemini's wire format.

@@ -1,0 +1,1 @@
+//! Vertex AI URL, body and token tests.
