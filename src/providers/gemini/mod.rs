@@ -170,8 +170,9 @@ pub fn parse_error(provider: &str, status: u16, body: &[u8]) -> UpstreamError {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum Body {
-        One(wire::ErrorResponse),
+        // First: a derived struct would also accept an array, as a tuple.
         Many(Vec<wire::ErrorResponse>),
+        One(wire::ErrorResponse),
     }
     let detail = match serde_json::from_slice::<Body>(body) {
         Ok(Body::One(b)) => Some(b.error),
