@@ -263,3 +263,35 @@ async fn refused_credentials_and_upstream_errors() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn admin_api_redacts_literal_credentials_and_keeps_them_on_update() {
+    within(60, async {
+        let mock = Mock::gemini("vertex").await;
+        let mut provider = vertex_provider(&mock, "us-central1");
+        let literal = service_account(&mock, gemini::SA_EMAIL);
+        provider["keys"][0]["vertex_key_config"]["auth_credentials"] = json!(literal);
+        let gw = Gateway::launch(&config(json!({"vertex": provider})), &[]).await;
+
+        let (status, mut shown) = gw.get("/api/providers/vertex").await;
+        assert_eq!(status, 200, "{shown}");
+        let creds = shown["keys"][0]["vertex_key_config"]["auth_credentials"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(creds.starts_with("********"), "{creds}");
+        assert!(!shown.to_string().contains("PRIVATE KEY"), "{shown}");
+        assert_eq!(shown["keys"][0]["vertex_key_config"]["project_id"], PROJECT);
+
+        // Sending the shown configuration back keeps the stored credentials.
+        shown["network_config"]["default_request_timeout_in_seconds"] = json!(25);
+        let (status, updated) = gw.put("/api/providers/vertex", &shown).await;
+        assert_eq!(status, 200, "{updated}");
+        let (status, resp) = gw
+            .chat(&chat("vertex/gemini-2.0-flash", "after update"))
+            .await;
+        assert_eq!(status, 200, "{resp}");
+        assert_eq!(mock.tokens_issued(), 1);
+    })
+    .await;
+}
