@@ -380,3 +380,22 @@ async fn official_google_genai_python_sdk_against_a_gemini_upstream() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_custom_provider_can_have_gemini_as_its_base() {
+    within(60, async {
+        let mock = Mock::gemini("gemini-eu").await;
+        let mut custom = provider(&mock.url, json!([key("eu", "env.E2E_GEMINI_KEY")]));
+        custom["custom_provider_config"] = json!({"base_provider_type": "gemini"});
+        let gw = Gateway::launch(&config(json!({"gemini-eu": custom})), &[("E2E_GEMINI_KEY", KEY)]).await;
+        let (status, resp) = gw
+            .chat(&json!({"model": "gemini-eu/gemini-2.0-flash", "messages": [{"role": "user", "content": "hi"}]}))
+            .await;
+        assert_eq!(status, 200, "{resp}");
+        assert_eq!(resp["choices"][0]["message"]["content"], "gemini-eu says: hi");
+        let up = mock.last();
+        assert_eq!(up.path, "/v1beta/models/gemini-2.0-flash:generateContent");
+        assert_eq!(up.header("x-goog-api-key"), Some(KEY));
+    })
+    .await;
+}

@@ -365,7 +365,7 @@ impl Default for ConcurrencyConfig {
 /// `custom_provider_config`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CustomProviderConfig {
-    /// The wire format: `openai` or `anthropic` (others in later releases).
+    /// The wire format: `openai`, `anthropic` or `gemini` (others in later releases).
     pub base_provider_type: String,
     /// No key is needed.
     #[serde(default)]

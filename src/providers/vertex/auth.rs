@@ -264,17 +264,18 @@ async fn fetch(http: &reqwest::Client, call: &Call<'_>, source: Source) -> Resul
             "application/x-www-form-urlencoded",
         )
         .body(form);
+    let timed_out = || Error::Timeout {
+        provider: call.provider.to_owned(),
+        seconds: call.timeout.as_secs(),
+    };
     let resp = tokio::time::timeout(call.timeout, req.send())
         .await
-        .map_err(|_| Error::Timeout {
-            provider: call.provider.to_owned(),
-            seconds: call.timeout.as_secs(),
-        })?
+        .map_err(|_| timed_out())?
         .map_err(|e| http::transport_error(call, &e))?;
     let status = resp.status().as_u16();
-    let body = resp
-        .bytes()
+    let body = tokio::time::timeout(call.timeout, resp.bytes())
         .await
+        .map_err(|_| timed_out())?
         .map_err(|e| http::transport_error(call, &e))?;
     if !(200..300).contains(&status) {
         return Err(Error::Upstream(Box::new(token_error(
