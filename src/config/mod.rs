@@ -12,7 +12,7 @@ use std::path::Path;
 
 pub use types::{
     ClientConfig, ConcurrencyConfig, CustomProviderConfig, FileConfig, KeyConfig, NetworkConfig,
-    ProviderConfig, VllmKeyConfig,
+    ProviderConfig, VertexKeyConfig, VllmKeyConfig,
 };
 
 use crate::error::{Error, Result};

@@ -88,6 +88,12 @@ impl fmt::Debug for SecretRef {
 pub struct Secret(String);
 
 impl Secret {
+    /// Wraps a secret obtained at run time (an access token), so that it is redacted like a
+    /// configured one.
+    pub fn from_value(value: String) -> Self {
+        Self(value)
+    }
+
     /// The value, to put in an outgoing header.
     pub fn expose(&self) -> &str {
         &self.0

@@ -223,9 +223,9 @@ pub struct KeyConfig {
     /// Cloud-provider key blocks, accepted and stored for the providers that use them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub azure_key_config: Option<Value>,
-    /// See `azure_key_config`.
+    /// Vertex AI: project, region, service account and deployments of this key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub vertex_key_config: Option<Value>,
+    pub vertex_key_config: Option<VertexKeyConfig>,
     /// See `azure_key_config`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bedrock_key_config: Option<Value>,
@@ -272,6 +272,30 @@ pub struct VllmKeyConfig {
     /// The one model this server serves.
     #[serde(default)]
     pub model_name: String,
+}
+
+/// `vertex_key_config`, with Bifrost's field names. Every string may be `env.VAR`, resolved at
+/// request time.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct VertexKeyConfig {
+    /// The Google Cloud project id (in the URL of publisher models).
+    #[serde(default)]
+    pub project_id: SecretRef,
+    /// The project number (in the URL of fine-tuned model endpoints).
+    #[serde(default, skip_serializing_if = "SecretRef::is_empty")]
+    pub project_number: SecretRef,
+    /// A region such as `us-central1`, or `global`.
+    #[serde(default)]
+    pub region: SecretRef,
+    /// A service-account (or authorized-user) JSON; empty for Application Default Credentials.
+    #[serde(default)]
+    pub auth_credentials: SecretRef,
+    /// Model name → upstream model id or fine-tuned endpoint id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub deployments: BTreeMap<String, String>,
+    /// Bifrost fields this gateway does not use (`force_single_region`), kept as they are.
+    #[serde(flatten)]
+    pub other: BTreeMap<String, Value>,
 }
 
 /// `network_config`, with Bifrost's defaults.
@@ -341,7 +365,7 @@ impl Default for ConcurrencyConfig {
 /// `custom_provider_config`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CustomProviderConfig {
-    /// The wire format: `openai` or `anthropic` (others in later releases).
+    /// The wire format: `openai`, `anthropic` or `gemini` (others in later releases).
     pub base_provider_type: String,
     /// No key is needed.
     #[serde(default)]

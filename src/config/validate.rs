@@ -52,7 +52,7 @@ pub fn provider_config(name: &str, p: &ProviderConfig) -> Vec<String> {
         (Some(custom), None) => {
             if WireFormat::from_base_type(&custom.base_provider_type).is_none() {
                 problems.push(format!(
-                    "{at}.custom_provider_config.base_provider_type: `{}` is not supported; use openai or anthropic",
+                    "{at}.custom_provider_config.base_provider_type: `{}` is not supported; use openai, anthropic or gemini",
                     custom.base_provider_type
                 ));
             }
@@ -107,6 +107,41 @@ pub fn provider_config(name: &str, p: &ProviderConfig) -> Vec<String> {
             problems.push(format!("{kat}.name: `{}` is used by another key", key.name));
         }
         problems.extend(key_config(&kat, key, keys));
+        if builtin.is_some_and(|v| v.wire == WireFormat::Vertex) {
+            problems.extend(vertex_key(&kat, key));
+        }
+    }
+    problems
+}
+
+/// A Vertex key needs its project and region; literal credentials must parse (those in
+/// `env.VAR` are checked when used).
+fn vertex_key(at: &str, key: &KeyConfig) -> Vec<String> {
+    let at = format!("{at}.vertex_key_config");
+    let Some(v) = &key.vertex_key_config else {
+        return vec![format!(
+            "{at}: required for vertex keys (project_id, region, auth_credentials)"
+        )];
+    };
+    let mut problems = Vec::new();
+    if v.project_id.is_empty() {
+        problems.push(format!("{at}.project_id: required"));
+    }
+    if v.region.is_empty() {
+        problems.push(format!(
+            "{at}.region: required (a region such as us-central1, or global)"
+        ));
+    }
+    let creds = &v.auth_credentials;
+    if !creds.is_empty() && creds.env_var().is_none() {
+        if let Err(e) = crate::providers::vertex::auth::parse_credentials(creds.as_configured()) {
+            problems.push(format!("{at}.auth_credentials: {e}"));
+        }
+    }
+    for (model, deployment) in &v.deployments {
+        if deployment.trim().is_empty() {
+            problems.push(format!("{at}.deployments.{model}: must not be empty"));
+        }
     }
     problems
 }
@@ -260,6 +295,30 @@ mod tests {
                "network_config":{"base_url":"ftp://x"}}}}"#
         )
         .contains("must be an http or https URL"));
+    }
+
+    #[test]
+    fn vertex_keys_need_project_region_and_valid_credentials() {
+        let p = problems(r#"{"providers":{"vertex":{"keys":[{"value":""}]}}}"#);
+        assert!(
+            p.contains("providers.vertex.keys[0].vertex_key_config: required"),
+            "{p}"
+        );
+        let p = problems(
+            r#"{"providers":{"vertex":{"keys":[{"vertex_key_config":{"auth_credentials":"{\"type\":\"service_account\"}"}}]}}}"#,
+        );
+        assert!(p.contains("vertex_key_config.project_id: required"), "{p}");
+        assert!(p.contains("vertex_key_config.region: required"), "{p}");
+        assert!(
+            p.contains("vertex_key_config.auth_credentials: not a service_account"),
+            "{p}"
+        );
+        assert_eq!(
+            problems(
+                r#"{"providers":{"vertex":{"keys":[{"vertex_key_config":{"project_id":"p","region":"global","auth_credentials":"env.GOOGLE_SA"}}]}}}"#
+            ),
+            ""
+        );
     }
 
     #[test]

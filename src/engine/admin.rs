@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use super::keys::assign_key_identities;
 use super::Gateway;
+use crate::config::secret::SecretRef;
 use crate::config::{validate, KeyConfig, ProviderConfig};
 use crate::error::{Error, Result};
 use crate::store::ConfigStore;
@@ -32,10 +33,15 @@ impl ProviderView {
     }
 }
 
-/// A key with its value redacted.
+/// A key with its value (and Vertex credentials) redacted.
 pub fn redacted_key(key: &KeyConfig) -> KeyConfig {
+    let mut vertex = key.vertex_key_config.clone();
+    if let Some(v) = &mut vertex {
+        v.auth_credentials = SecretRef::new(v.auth_credentials.redacted());
+    }
     KeyConfig {
-        value: crate::config::secret::SecretRef::new(key.value.redacted()),
+        value: SecretRef::new(key.value.redacted()),
+        vertex_key_config: vertex,
         ..key.clone()
     }
 }
@@ -203,6 +209,11 @@ fn keep_redacted_value(key: &mut KeyConfig, stored: &[KeyConfig]) {
     if let Some(s) = same {
         if key.value.as_configured() == s.value.redacted() {
             key.value = s.value.clone();
+        }
+        if let (Some(v), Some(stored)) = (&mut key.vertex_key_config, &s.vertex_key_config) {
+            if v.auth_credentials.as_configured() == stored.auth_credentials.redacted() {
+                v.auth_credentials = stored.auth_credentials.clone();
+            }
         }
         if key.id.is_empty() {
             key.id = s.id.clone();

@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::sse::{self, SseEvent};
 use super::Call;
 use crate::error::{Error, Result, UpstreamError};
-use crate::schemas::openai::ErrorBody;
+use crate::schemas::openai::{ErrorBody, JsonObject};
 
 /// How a wire format authenticates.
 #[derive(Debug, Clone, Copy)]
@@ -18,6 +18,9 @@ pub enum Auth {
     Bearer,
     /// `x-api-key: <key>` (Anthropic).
     XApiKey,
+    /// `x-goog-api-key: <key>` (Gemini). A header rather than the `?key=` query parameter
+    /// Google also accepts, so the key never sits in a URL.
+    GoogApiKey,
 }
 
 /// POSTs a JSON body and returns the response once its status is a success; a failure status is
@@ -65,6 +68,7 @@ async fn send(
         req = match auth {
             Auth::Bearer => req.bearer_auth(key.expose()),
             Auth::XApiKey => req.header("x-api-key", key.expose()),
+            Auth::GoogApiKey => req.header("x-goog-api-key", key.expose()),
         };
     }
     // The timeout bounds the wait for the response head, not the body: a stream may run longer
@@ -201,6 +205,64 @@ fn value_text(v: serde_json::Value) -> String {
         serde_json::Value::String(s) => s,
         other => other.to_string(),
     }
+}
+
+/// A request body: the typed request, or, when unknown client fields pass through
+/// (`x-bf-passthrough-extra-params`), the typed request as a JSON object with those fields
+/// added. Translated fields win over passed-through ones so that a stray field cannot produce a
+/// duplicate key.
+#[derive(Serialize)]
+#[serde(untagged)]
+pub enum Outgoing<T> {
+    /// Only the translated fields.
+    Typed(T),
+    /// Translated fields plus the client's extra ones.
+    Merged(JsonObject),
+}
+
+impl<T: Serialize> Outgoing<T> {
+    /// The body to send for `body`, with `extra` merged in when `passthrough` is on.
+    pub fn new(body: T, extra: &JsonObject, passthrough: bool) -> Result<Self> {
+        if !passthrough || extra.is_empty() {
+            return Ok(Outgoing::Typed(body));
+        }
+        let mut map = to_object(&body)?;
+        for (k, v) in extra {
+            map.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+        Ok(Outgoing::Merged(map))
+    }
+
+    /// The body as a JSON object, for wire formats that edit it further.
+    pub fn into_object(self) -> Result<JsonObject> {
+        match self {
+            Outgoing::Typed(body) => to_object(&body),
+            Outgoing::Merged(map) => Ok(map),
+        }
+    }
+}
+
+fn to_object<T: Serialize>(body: &T) -> Result<JsonObject> {
+    match serde_json::to_value(body) {
+        Ok(serde_json::Value::Object(map)) => Ok(map),
+        Ok(_) => Err(Error::Internal(
+            "request did not serialize to an object".into(),
+        )),
+        Err(e) => Err(Error::Internal(e.to_string())),
+    }
+}
+
+/// Percent-encodes a query or form value: everything but RFC 3986's unreserved characters.
+pub fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// Decodes a JSON event payload, naming the provider on failure.

@@ -5,10 +5,12 @@
 //! provider's HTTP request and its answer back into canonical types.
 
 pub mod anthropic;
+pub mod gemini;
 pub mod http;
 pub mod openai_compat;
 pub mod sse;
 pub mod vendors;
+pub mod vertex;
 
 use std::pin::Pin;
 use std::time::Duration;
@@ -25,6 +27,14 @@ use crate::schemas::openai::{
 };
 use crate::schemas::RequestType;
 pub use vendors::WireFormat;
+
+/// Seconds since the Unix epoch, for `created` fields.
+pub(crate) fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
 
 /// A stream of canonical chat chunks.
 pub type ChatStream = Pin<Box<dyn Stream<Item = Result<ChatChunk>> + Send>>;
@@ -84,6 +94,20 @@ pub struct ProviderClient {
     pub wire: WireFormat,
     /// The pooled HTTP client.
     pub http: reqwest::Client,
+    /// Google OAuth access tokens of this provider's keys (Vertex AI), fetched on first use
+    /// and refreshed before they expire.
+    pub google_tokens: vertex::auth::TokenCache,
+}
+
+impl ProviderClient {
+    /// A client for a wire format over a pooled HTTP client.
+    pub fn new(wire: WireFormat, http: reqwest::Client) -> Self {
+        Self {
+            wire,
+            http,
+            google_tokens: vertex::auth::TokenCache::default(),
+        }
+    }
 }
 
 impl ProviderClient {
@@ -92,6 +116,8 @@ impl ProviderClient {
         match self.wire {
             WireFormat::OpenAi => openai_compat::chat(&self.http, call, req).await,
             WireFormat::Anthropic => anthropic::chat(&self.http, call, req).await,
+            WireFormat::Gemini => gemini::chat(&self.http, call, req).await,
+            WireFormat::Vertex => vertex::chat(&self.http, &self.google_tokens, call, req).await,
         }
     }
 
@@ -100,6 +126,10 @@ impl ProviderClient {
         match self.wire {
             WireFormat::OpenAi => openai_compat::chat_stream(&self.http, call, req).await,
             WireFormat::Anthropic => anthropic::chat_stream(&self.http, call, req).await,
+            WireFormat::Gemini => gemini::chat_stream(&self.http, call, req).await,
+            WireFormat::Vertex => {
+                vertex::chat_stream(&self.http, &self.google_tokens, call, req).await
+            }
         }
     }
 
@@ -108,6 +138,9 @@ impl ProviderClient {
         match self.wire {
             WireFormat::OpenAi => openai_compat::text(&self.http, call, req).await,
             WireFormat::Anthropic => anthropic::text(&self.http, call, req).await,
+            WireFormat::Gemini | WireFormat::Vertex => {
+                Err(unsupported(call, RequestType::TextCompletion))
+            }
         }
     }
 
@@ -115,10 +148,9 @@ impl ProviderClient {
     pub async fn text_stream(&self, call: &Call<'_>, req: &TextRequest) -> Result<TextStream> {
         match self.wire {
             WireFormat::OpenAi => openai_compat::text_stream(&self.http, call, req).await,
-            WireFormat::Anthropic => Err(crate::Error::UnsupportedOperation {
-                provider: call.provider.to_owned(),
-                request_type: RequestType::TextCompletionStream.as_str(),
-            }),
+            WireFormat::Anthropic | WireFormat::Gemini | WireFormat::Vertex => {
+                Err(unsupported(call, RequestType::TextCompletionStream))
+            }
         }
     }
 
@@ -130,10 +162,9 @@ impl ProviderClient {
     ) -> Result<EmbeddingResponse> {
         match self.wire {
             WireFormat::OpenAi => openai_compat::embed(&self.http, call, req).await,
-            WireFormat::Anthropic => Err(crate::Error::UnsupportedOperation {
-                provider: call.provider.to_owned(),
-                request_type: RequestType::Embedding.as_str(),
-            }),
+            WireFormat::Gemini => gemini::embed(&self.http, call, req).await,
+            WireFormat::Vertex => vertex::embed(&self.http, &self.google_tokens, call, req).await,
+            WireFormat::Anthropic => Err(unsupported(call, RequestType::Embedding)),
         }
     }
 
@@ -142,6 +173,15 @@ impl ProviderClient {
         match self.wire {
             WireFormat::OpenAi => openai_compat::list_models(&self.http, call).await,
             WireFormat::Anthropic => anthropic::list_models(&self.http, call).await,
+            WireFormat::Gemini => gemini::list_models(&self.http, call).await,
+            WireFormat::Vertex => Ok(vertex::list_models(call)),
         }
+    }
+}
+
+fn unsupported(call: &Call<'_>, request_type: RequestType) -> crate::Error {
+    crate::Error::UnsupportedOperation {
+        provider: call.provider.to_owned(),
+        request_type: request_type.as_str(),
     }
 }

@@ -9,6 +9,11 @@ pub enum WireFormat {
     OpenAi,
     /// Anthropic's Messages API.
     Anthropic,
+    /// Google's Generative Language API (Gemini).
+    Gemini,
+    /// Google Cloud Vertex AI: Gemini models in the Gemini format, Claude models in Anthropic's,
+    /// with OAuth access tokens from the key's service account.
+    Vertex,
 }
 
 impl WireFormat {
@@ -17,6 +22,7 @@ impl WireFormat {
         match name {
             "openai" => Some(WireFormat::OpenAi),
             "anthropic" => Some(WireFormat::Anthropic),
+            "gemini" => Some(WireFormat::Gemini),
             _ => None,
         }
     }
@@ -27,7 +33,8 @@ impl WireFormat {
 pub enum KeyPolicy {
     /// Every request needs a key value.
     Required,
-    /// A key entry may have an empty value (vLLM).
+    /// A key entry may have an empty value (vLLM; Vertex, whose keys authenticate with
+    /// `vertex_key_config`).
     Optional,
     /// No key is ever sent (Ollama, SGLang).
     None,
@@ -94,6 +101,28 @@ pub const VENDORS: &[Vendor] = &[
         keys: Required,
         text_completion: true,
         embeddings: false,
+        list_models: true,
+    },
+    Vendor {
+        name: "gemini",
+        wire: WireFormat::Gemini,
+        default_base_url: Some("https://generativelanguage.googleapis.com"),
+        path_prefix: "/v1beta",
+        keys: Required,
+        text_completion: false,
+        embeddings: true,
+        list_models: true,
+    },
+    Vendor {
+        name: "vertex",
+        wire: WireFormat::Vertex,
+        // `{region}` is replaced by the key's region (`global` has a host of its own).
+        default_base_url: Some(crate::providers::vertex::REGIONAL_BASE_URL),
+        path_prefix: "/v1",
+        keys: Optional,
+        text_completion: false,
+        embeddings: true,
+        // Listed from the keys' deployments and models, without an upstream call.
         list_models: true,
     },
     row(
@@ -239,5 +268,17 @@ mod tests {
             RequestType::Embedding
         ));
         assert!(builtin("ollama").unwrap().default_base_url.is_none());
+        let gemini = builtin("gemini").unwrap();
+        assert!(!supports(gemini, RequestType::TextCompletion));
+        assert!(!supports(gemini, RequestType::TextCompletionStream));
+        assert!(supports(gemini, RequestType::Embedding));
+        assert_eq!(
+            WireFormat::from_base_type("gemini"),
+            Some(WireFormat::Gemini)
+        );
+        assert!(!supports(
+            builtin("vertex").unwrap(),
+            RequestType::TextCompletion
+        ));
     }
 }

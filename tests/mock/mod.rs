@@ -1,9 +1,11 @@
 //! Mock upstreams of our own, speaking each provider's wire format exactly: an OpenAI-shaped
-//! server (chat JSON and SSE, completions, embeddings, models) and an Anthropic Messages server
-//! (JSON and the native SSE event sequence). Both record every request they receive and can be
-//! scripted to fail, to answer slowly, to hold a stream until released, or to stall a stream.
+//! server (chat JSON and SSE, completions, embeddings, models), an Anthropic Messages server
+//! (JSON and the native SSE event sequence) and a Google server (Gemini and Vertex AI, with an
+//! OAuth token endpoint). All record every request they receive and can be scripted to fail, to
+//! answer slowly, to hold a stream until released, or to stall a stream.
 
 pub mod anthropic;
+pub mod gemini;
 pub mod openai;
 
 use std::collections::VecDeque;
@@ -28,6 +30,8 @@ pub enum Kind {
     OpenAi,
     /// Anthropic's Messages API (`/v1/messages`, ...).
     Anthropic,
+    /// Google's Gemini API and Vertex AI (`/v1beta/models/...`, `/v1/projects/...`, `/token`).
+    Gemini,
 }
 
 /// One request as the mock received it.
@@ -40,6 +44,8 @@ pub struct Recorded {
     pub headers: Vec<(String, String)>,
     /// The body parsed as JSON (`Null` when empty or not JSON).
     pub body: Value,
+    /// The body as text (form bodies).
+    pub raw_body: String,
 }
 
 impl Recorded {
@@ -84,6 +90,14 @@ pub struct MockState {
     pub streams_finished: AtomicUsize,
     /// Streams whose body was dropped before the end (the peer went away).
     pub streams_dropped: AtomicUsize,
+    /// The mock's own URL (the audience its token endpoint expects).
+    pub self_url: Mutex<String>,
+    /// Access tokens the token endpoint issued.
+    pub issued_tokens: Mutex<Vec<String>>,
+    /// How many tokens the token endpoint issued.
+    pub tokens_issued: AtomicUsize,
+    /// `expires_in` of issued tokens (0: an hour).
+    pub token_lifetime_secs: AtomicU64,
 }
 
 impl MockState {
@@ -141,10 +155,26 @@ impl Mock {
         Self::start(Kind::Anthropic, label).await
     }
 
+    /// A Google upstream: the Gemini API, Vertex AI and an OAuth token endpoint.
+    pub async fn gemini(label: &str) -> Mock {
+        Self::start(Kind::Gemini, label).await
+    }
+
+    /// Tokens the mock's token endpoint issued so far.
+    pub fn tokens_issued(&self) -> usize {
+        self.state.tokens_issued.load(Ordering::SeqCst)
+    }
+
+    /// Issued tokens expire after this many seconds.
+    pub fn set_token_lifetime(&self, secs: u64) {
+        self.state.token_lifetime_secs.store(secs, Ordering::SeqCst);
+    }
+
     async fn start(kind: Kind, label: &str) -> Mock {
         let default_models = match kind {
             Kind::OpenAi => vec!["gpt-4o-mini", "gpt-4o", "text-embedding-3-small"],
             Kind::Anthropic => vec!["claude-3-5-haiku-20241022", "claude-sonnet-4-20250514"],
+            Kind::Gemini => vec!["gemini-2.0-flash", "gemini-2.5-pro", "text-embedding-004"],
         };
         let state = Arc::new(MockState {
             label: label.to_owned(),
@@ -159,11 +189,9 @@ impl Mock {
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        Mock {
-            url: format!("http://{addr}"),
-            state,
-            task,
-        }
+        let url = format!("http://{addr}");
+        state.self_url.lock().unwrap().clone_from(&url);
+        Mock { url, state, task }
     }
 
     /// Every request received so far.
@@ -273,13 +301,15 @@ async fn handle(
             })
             .collect(),
         body: serde_json::from_slice(&body).unwrap_or(Value::Null),
+        raw_body: String::from_utf8_lossy(&body).into_owned(),
     };
     state.record(rec.clone());
-    let inference = method == Method::POST;
+    let inference = method == Method::POST && rec.path != "/token";
     if inference {
         let key = match kind {
             Kind::OpenAi => rec.bearer(),
             Kind::Anthropic => rec.header("x-api-key"),
+            Kind::Gemini => rec.header("x-goog-api-key").or(rec.bearer()),
         };
         if let Some((status, body)) = state.next_failure(key) {
             return json_response(status, &body);
@@ -292,6 +322,7 @@ async fn handle(
     match kind {
         Kind::OpenAi => openai::route(&state, &rec),
         Kind::Anthropic => anthropic::route(&state, &rec),
+        Kind::Gemini => gemini::route(&state, &rec),
     }
 }
 
