@@ -36,6 +36,7 @@ impl ProviderView {
 pub fn redacted_key(key: &KeyConfig) -> KeyConfig {
     KeyConfig {
         value: crate::config::secret::SecretRef::new(key.value.redacted()),
+        bedrock_key_config: key.bedrock_key_config.as_ref().map(|b| b.redacted()),
         ..key.clone()
     }
 }
@@ -203,6 +204,9 @@ fn keep_redacted_value(key: &mut KeyConfig, stored: &[KeyConfig]) {
     if let Some(s) = same {
         if key.value.as_configured() == s.value.redacted() {
             key.value = s.value.clone();
+        }
+        if let (Some(mine), Some(theirs)) = (&mut key.bedrock_key_config, &s.bedrock_key_config) {
+            mine.restore_redacted(theirs);
         }
         if key.id.is_empty() {
             key.id = s.id.clone();

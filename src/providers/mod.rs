@@ -5,6 +5,7 @@
 //! provider's HTTP request and its answer back into canonical types.
 
 pub mod anthropic;
+pub mod bedrock;
 pub mod http;
 pub mod openai_compat;
 pub mod sse;
@@ -92,6 +93,7 @@ impl ProviderClient {
         match self.wire {
             WireFormat::OpenAi => openai_compat::chat(&self.http, call, req).await,
             WireFormat::Anthropic => anthropic::chat(&self.http, call, req).await,
+            WireFormat::Bedrock => bedrock::chat(&self.http, call, req).await,
         }
     }
 
@@ -100,6 +102,7 @@ impl ProviderClient {
         match self.wire {
             WireFormat::OpenAi => openai_compat::chat_stream(&self.http, call, req).await,
             WireFormat::Anthropic => anthropic::chat_stream(&self.http, call, req).await,
+            WireFormat::Bedrock => bedrock::chat_stream(&self.http, call, req).await,
         }
     }
 
@@ -108,6 +111,7 @@ impl ProviderClient {
         match self.wire {
             WireFormat::OpenAi => openai_compat::text(&self.http, call, req).await,
             WireFormat::Anthropic => anthropic::text(&self.http, call, req).await,
+            WireFormat::Bedrock => bedrock::text(&self.http, call, req).await,
         }
     }
 
@@ -115,10 +119,12 @@ impl ProviderClient {
     pub async fn text_stream(&self, call: &Call<'_>, req: &TextRequest) -> Result<TextStream> {
         match self.wire {
             WireFormat::OpenAi => openai_compat::text_stream(&self.http, call, req).await,
-            WireFormat::Anthropic => Err(crate::Error::UnsupportedOperation {
-                provider: call.provider.to_owned(),
-                request_type: RequestType::TextCompletionStream.as_str(),
-            }),
+            WireFormat::Anthropic | WireFormat::Bedrock => {
+                Err(crate::Error::UnsupportedOperation {
+                    provider: call.provider.to_owned(),
+                    request_type: RequestType::TextCompletionStream.as_str(),
+                })
+            }
         }
     }
 
@@ -130,6 +136,7 @@ impl ProviderClient {
     ) -> Result<EmbeddingResponse> {
         match self.wire {
             WireFormat::OpenAi => openai_compat::embed(&self.http, call, req).await,
+            WireFormat::Bedrock => bedrock::embed(&self.http, call, req).await,
             WireFormat::Anthropic => Err(crate::Error::UnsupportedOperation {
                 provider: call.provider.to_owned(),
                 request_type: RequestType::Embedding.as_str(),
@@ -142,6 +149,11 @@ impl ProviderClient {
         match self.wire {
             WireFormat::OpenAi => openai_compat::list_models(&self.http, call).await,
             WireFormat::Anthropic => anthropic::list_models(&self.http, call).await,
+            // Bedrock lists models on its control plane; the vendor row disables the call.
+            WireFormat::Bedrock => Err(crate::Error::UnsupportedOperation {
+                provider: call.provider.to_owned(),
+                request_type: RequestType::ListModels.as_str(),
+            }),
         }
     }
 }

@@ -9,6 +9,8 @@ pub enum WireFormat {
     OpenAi,
     /// Anthropic's Messages API.
     Anthropic,
+    /// AWS Bedrock's Converse and InvokeModel APIs, SigV4-signed.
+    Bedrock,
 }
 
 impl WireFormat {
@@ -17,6 +19,7 @@ impl WireFormat {
         match name {
             "openai" => Some(WireFormat::OpenAi),
             "anthropic" => Some(WireFormat::Anthropic),
+            "bedrock" => Some(WireFormat::Bedrock),
             _ => None,
         }
     }
@@ -95,6 +98,19 @@ pub const VENDORS: &[Vendor] = &[
         text_completion: true,
         embeddings: false,
         list_models: true,
+    },
+    Vendor {
+        name: "bedrock",
+        wire: WireFormat::Bedrock,
+        // `{region}` is filled in per key (bedrock_key_config.region).
+        default_base_url: Some(crate::providers::bedrock::DEFAULT_BASE_URL),
+        path_prefix: "",
+        // A key may be empty: credentials then come from bedrock_key_config or the AWS chain.
+        keys: Optional,
+        text_completion: true,
+        embeddings: true,
+        // Model listing is served by Bedrock's control plane, not bedrock-runtime.
+        list_models: false,
     },
     row(
         "groq",
@@ -208,9 +224,10 @@ pub fn builtin(name: &str) -> Option<&'static Vendor> {
 pub fn supports(vendor: &Vendor, request_type: RequestType) -> bool {
     match request_type {
         RequestType::ChatCompletion | RequestType::ChatCompletionStream => true,
-        // Anthropic's legacy text API has no stream (Bifrost §4.2).
+        // Anthropic's legacy text API and Bedrock have no text stream (Bifrost §4.2).
         RequestType::TextCompletionStream => {
-            vendor.text_completion && vendor.wire != WireFormat::Anthropic
+            vendor.text_completion
+                && !matches!(vendor.wire, WireFormat::Anthropic | WireFormat::Bedrock)
         }
         RequestType::TextCompletion => vendor.text_completion,
         RequestType::Embedding => vendor.embeddings,
@@ -239,5 +256,9 @@ mod tests {
             RequestType::Embedding
         ));
         assert!(builtin("ollama").unwrap().default_base_url.is_none());
+        let bedrock = builtin("bedrock").unwrap();
+        assert!(supports(bedrock, RequestType::Embedding));
+        assert!(supports(bedrock, RequestType::TextCompletion));
+        assert!(!supports(bedrock, RequestType::TextCompletionStream));
     }
 }
