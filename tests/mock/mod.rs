@@ -4,6 +4,7 @@
 //! scripted to fail, to answer slowly, to hold a stream until released, or to stall a stream.
 
 pub mod anthropic;
+pub mod bedrock;
 pub mod openai;
 
 use std::collections::VecDeque;
