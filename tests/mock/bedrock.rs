@@ -180,7 +180,7 @@ async fn handle(
         return sts(&state, &rec, &body);
     }
     if let Err(resp) = authenticate(&state, &rec, &body, "bedrock") {
-        return resp;
+        return *resp;
     }
     if let Some((status, exception, message)) = state.failures.lock().unwrap().pop_front() {
         return aws_error(status, &exception, &message);
@@ -206,32 +206,32 @@ fn authenticate(
     rec: &Recorded,
     body: &[u8],
     service: &str,
-) -> Result<(), Response> {
+) -> Result<(), Box<Response>> {
     let auth = rec.header("authorization").unwrap_or_default();
     if let Some(key) = auth.strip_prefix("Bearer ") {
         return if state.api_keys.lock().unwrap().iter().any(|k| k == key) {
             Ok(())
         } else {
-            Err(aws_error(
+            Err(Box::new(aws_error(
                 403,
                 "AccessDeniedException",
                 "Authentication failed: Please make sure your API Key is valid.",
-            ))
+            )))
         };
     }
     let unrecognized = || {
-        aws_error(
+        Box::new(aws_error(
             403,
             "UnrecognizedClientException",
             "The security token included in the request is invalid.",
-        )
+        ))
     };
     let Some(fields) = auth.strip_prefix("AWS4-HMAC-SHA256 ") else {
-        return Err(aws_error(
+        return Err(Box::new(aws_error(
             403,
             "MissingAuthenticationTokenException",
             "Missing Authentication Token",
-        ));
+        )));
     };
     let field = |name: &str| {
         fields
@@ -262,14 +262,14 @@ fn authenticate(
     let names: Vec<&str> = signed_headers.split(';').collect();
     let scope_parts: Vec<&str> = scope.split('/').collect();
     let invalid = |why: &str| {
-        aws_error(
+        Box::new(aws_error(
             403,
             "InvalidSignatureException",
             &format!(
                 "The request signature we calculated does not match the signature you provided. \
                  Check your AWS Secret Access Key and signing method. ({why})"
             ),
-        )
+        ))
     };
     if !names.contains(&"host") || !names.contains(&"x-amz-date") {
         return Err(invalid("host and x-amz-date must be signed"));
@@ -422,7 +422,7 @@ fn sts(state: &BedrockState, rec: &Recorded, body: &[u8]) -> Response {
     match action {
         "AssumeRole" => {
             if let Err(resp) = authenticate(state, rec, body, "sts") {
-                return resp;
+                return *resp;
             }
         }
         "AssumeRoleWithWebIdentity" => {
