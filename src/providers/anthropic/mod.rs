@@ -30,7 +30,7 @@ mod stream;
 #[cfg(test)]
 mod tests;
 
-pub(crate) use request::{json_instruction, media_source, stop_sequences};
+pub(crate) use request::{json_instruction, media_source, stop_sequences, thinking_budget};
 pub use request::{text_to_messages_request, to_messages_request};
 use response::to_model;
 pub(crate) use response::to_usage;

@@ -454,7 +454,7 @@ pub(crate) fn stop_sequences(stop: Option<&Value>) -> Result<Option<Vec<String>>
 }
 
 /// OpenAI's reasoning effort as an extended-thinking budget (Anthropic's minimum is 1024).
-fn thinking_budget(effort: Option<&str>) -> Result<Option<u32>> {
+pub(crate) fn thinking_budget(effort: Option<&str>) -> Result<Option<u32>> {
     match effort {
         None | Some("none") => Ok(None),
         Some("minimal" | "low") => Ok(Some(1024)),

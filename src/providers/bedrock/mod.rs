@@ -25,6 +25,7 @@ use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use serde::Serialize;
 
 use crate::config::types::BedrockKeyConfig;
+// Text completions are served through chat exactly as the litellm fallback does it.
 use crate::engine::text_compat;
 use crate::error::{Error, Result, UpstreamError};
 use crate::providers::http;
@@ -53,7 +54,7 @@ pub async fn chat(
     call: &Call<'_>,
     req: &ChatRequest,
 ) -> Result<ChatResponse> {
-    let body = to_converse_request(req, call.passthrough_extra)?;
+    let body = to_converse_request(call.model, req, call.passthrough_extra)?;
     let resp = post(http, call, "converse", &body, "application/json").await?;
     let answer: wire::ConverseResponse = http::read_json(call, resp).await?;
     Ok(to_chat_response(answer, new_id(), call.model, unix_now()))
@@ -65,7 +66,7 @@ pub async fn chat_stream(
     call: &Call<'_>,
     req: &ChatRequest,
 ) -> Result<ChatStream> {
-    let body = to_converse_request(req, call.passthrough_extra)?;
+    let body = to_converse_request(call.model, req, call.passthrough_extra)?;
     let resp = post(http, call, "converse-stream", &body, EVENT_STREAM).await?;
     let provider = call.provider.to_owned();
     let on_transport = provider.clone();

@@ -10,10 +10,11 @@ use crate::schemas::openai::{
     ChatMessage, ChatRequest, ContentPart, JsonObject, MessageContent, Tool, ToolCall,
 };
 
-/// Translates a canonical chat request into a Converse request. With `passthrough_extra`,
-/// unknown body fields go to `additionalModelRequestFields`, Bedrock's place for
-/// model-specific parameters.
+/// Translates a canonical chat request for `model` into a Converse request. With
+/// `passthrough_extra`, unknown body fields go to `additionalModelRequestFields`, Bedrock's
+/// place for model-specific parameters.
 pub fn to_converse_request(
+    model: &str,
     req: &ChatRequest,
     passthrough_extra: bool,
 ) -> Result<wire::ConverseRequest> {
@@ -29,14 +30,30 @@ pub fn to_converse_request(
     if let Some(instruction) = json_instruction(req.response_format.as_ref())? {
         conv.system.push(wire::SystemBlock { text: instruction });
     }
+    let mut additional = (passthrough_extra && !req.extra.is_empty()).then(|| req.extra.clone());
+    let mut max_tokens = req.max_completion_tokens.or(req.max_tokens);
+    if let Some(budget) = thinking_budget(model, req.reasoning_effort.as_deref())? {
+        // Claude on Bedrock takes Anthropic's thinking block as a model-specific field. The
+        // budget counts inside maxTokens, which must exceed it: keep the client's limit for
+        // the visible answer on top of the budget.
+        let limit = max_tokens.unwrap_or(anthropic::DEFAULT_MAX_TOKENS);
+        max_tokens = Some(if limit <= budget {
+            limit.saturating_add(budget)
+        } else {
+            limit
+        });
+        additional.get_or_insert_with(JsonObject::new).insert(
+            "thinking".into(),
+            serde_json::json!({"type": "enabled", "budget_tokens": budget}),
+        );
+    }
     let inference = wire::InferenceConfig {
-        max_tokens: req.max_completion_tokens.or(req.max_tokens),
+        max_tokens,
         temperature: req.temperature,
         top_p: req.top_p,
         stop_sequences: anthropic::stop_sequences(req.stop.as_ref())?,
     };
     let tool_config = tool_config(req, conv.has_tool_blocks)?;
-    let additional = (passthrough_extra && !req.extra.is_empty()).then(|| req.extra.clone());
     Ok(wire::ConverseRequest {
         messages: conv.finish(),
         system: conv.system,
@@ -44,6 +61,17 @@ pub fn to_converse_request(
         tool_config,
         additional_model_request_fields: additional,
     })
+}
+
+/// The extended-thinking budget for `reasoning_effort`, for Claude models. Other model families
+/// have no common reasoning switch; the effort is dropped for them, as Bifrost does with knobs
+/// a provider lacks.
+fn thinking_budget(model: &str, effort: Option<&str>) -> Result<Option<u32>> {
+    let claude = model.contains("anthropic") || model.contains("claude");
+    if !claude {
+        return Ok(None);
+    }
+    anthropic::thinking_budget(effort)
 }
 
 /// The conversation being built: system blocks apart, turns merged by role (Converse requires

@@ -13,7 +13,7 @@ fn chat_request(body: Value) -> ChatRequest {
 }
 
 fn converse_json(body: Value) -> Value {
-    serde_json::to_value(to_converse_request(&chat_request(body), false).unwrap()).unwrap()
+    serde_json::to_value(to_converse_request("m", &chat_request(body), false).unwrap()).unwrap()
 }
 
 #[test]
@@ -58,6 +58,7 @@ fn images_must_be_bytes() {
         json!({"image": {"format": "jpeg", "source": {"bytes": "/9j/4AAQ"}}})
     );
     let err = to_converse_request(
+        "m",
         &chat_request(
             json!({"model": "m", "messages": [{"role": "user", "content": [
             {"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}}]}]}),
@@ -125,10 +126,32 @@ fn unknown_fields_go_to_additional_model_request_fields_when_passed_through() {
     let req = chat_request(
         json!({"model": "m", "messages": [{"role": "user", "content": "x"}], "top_k": 5}),
     );
-    let out = serde_json::to_value(to_converse_request(&req, true).unwrap()).unwrap();
+    let out = serde_json::to_value(to_converse_request("m", &req, true).unwrap()).unwrap();
     assert_eq!(out["additionalModelRequestFields"], json!({"top_k": 5}));
-    let out = serde_json::to_value(to_converse_request(&req, false).unwrap()).unwrap();
+    let out = serde_json::to_value(to_converse_request("m", &req, false).unwrap()).unwrap();
     assert!(out.get("additionalModelRequestFields").is_none());
+}
+
+#[test]
+fn reasoning_effort_becomes_a_thinking_budget_for_claude_only() {
+    let req = chat_request(
+        json!({"model": "m", "messages": [{"role": "user", "content": "x"}],
+        "reasoning_effort": "low", "max_tokens": 500}),
+    );
+    let claude = serde_json::to_value(
+        to_converse_request("anthropic.claude-sonnet-4-v1:0", &req, false).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        claude["additionalModelRequestFields"],
+        json!({"thinking": {"type": "enabled", "budget_tokens": 1024}})
+    );
+    assert_eq!(claude["inferenceConfig"]["maxTokens"], 1524);
+    let nova =
+        serde_json::to_value(to_converse_request("amazon.nova-pro-v1:0", &req, false).unwrap())
+            .unwrap();
+    assert!(nova.get("additionalModelRequestFields").is_none());
+    assert_eq!(nova["inferenceConfig"]["maxTokens"], 500);
 }
 
 #[test]
