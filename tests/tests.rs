@@ -8,6 +8,7 @@ mod mock;
 mod admin;
 mod anthropic;
 mod bad_input;
+mod bedrock;
 mod cli;
 mod dashboard;
 mod gemini;

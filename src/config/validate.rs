@@ -3,7 +3,8 @@
 
 use std::collections::HashSet;
 
-use super::types::{FileConfig, KeyConfig, NetworkConfig, ProviderConfig};
+use super::secret::SecretRef;
+use super::types::{BedrockKeyConfig, FileConfig, KeyConfig, NetworkConfig, ProviderConfig};
 use crate::providers::vendors::{self, KeyPolicy, WireFormat};
 
 /// Every problem of a whole file.
@@ -201,6 +202,46 @@ fn key_config(at: &str, key: &KeyConfig, policy: KeyPolicy) -> Vec<String> {
             problems.push(format!("{at}.vllm_key_config.url: {e}"));
         }
     }
+    if let Some(bedrock) = &key.bedrock_key_config {
+        problems.extend(bedrock_key(&format!("{at}.bedrock_key_config"), bedrock));
+    }
+    problems
+}
+
+fn bedrock_key(at: &str, b: &BedrockKeyConfig) -> Vec<String> {
+    let mut problems = Vec::new();
+    let fields = [
+        ("access_key", Some(&b.access_key)),
+        ("secret_key", Some(&b.secret_key)),
+        ("session_token", b.session_token.as_ref()),
+        ("region", b.region.as_ref()),
+        ("arn", b.arn.as_ref()),
+        ("role_arn", b.role_arn.as_ref()),
+        ("external_id", b.external_id.as_ref()),
+        ("session_name", b.session_name.as_ref()),
+    ];
+    for (name, value) in fields {
+        if value.map(SecretRef::as_configured) == Some("env.") {
+            problems.push(format!(
+                "{at}.{name}: `env.` must be followed by a variable name"
+            ));
+        }
+    }
+    if b.access_key.is_empty() != b.secret_key.is_empty() {
+        problems.push(format!(
+            "{at}: access_key and secret_key must be set together"
+        ));
+    }
+    if b.session_token.as_ref().is_some_and(|t| !t.is_empty()) && b.access_key.is_empty() {
+        problems.push(format!(
+            "{at}.session_token: needs access_key and secret_key"
+        ));
+    }
+    for (model, id) in &b.deployments {
+        if id.trim().is_empty() {
+            problems.push(format!("{at}.deployments.{model}: must not be empty"));
+        }
+    }
     problems
 }
 
@@ -319,6 +360,30 @@ mod tests {
             ),
             ""
         );
+    }
+
+    #[test]
+    fn bedrock_key_configs_are_checked_field_by_field() {
+        let bedrock = |block: &str| {
+            problems(&format!(
+                r#"{{"providers":{{"bedrock":{{"keys":[{{"value":"","bedrock_key_config":{block}}}]}}}}}}"#
+            ))
+        };
+        assert_eq!(
+            bedrock(
+                r#"{"access_key":"env.AK","secret_key":"env.SK","region":"us-west-2","deployments":{"claude":"us.anthropic.claude"}}"#
+            ),
+            ""
+        );
+        assert!(bedrock(r#"{"access_key":"AKID"}"#).contains(
+            "keys[0].bedrock_key_config: access_key and secret_key must be set together"
+        ));
+        assert!(bedrock(r#"{"region":"env."}"#)
+            .contains("keys[0].bedrock_key_config.region: `env.` must be followed"));
+        assert!(bedrock(r#"{"session_token":"tok"}"#)
+            .contains("bedrock_key_config.session_token: needs access_key"));
+        assert!(bedrock(r#"{"deployments":{"claude":" "}}"#)
+            .contains("bedrock_key_config.deployments.claude: must not be empty"));
     }
 
     #[test]

@@ -42,6 +42,7 @@ pub fn redacted_key(key: &KeyConfig) -> KeyConfig {
     KeyConfig {
         value: SecretRef::new(key.value.redacted()),
         vertex_key_config: vertex,
+        bedrock_key_config: key.bedrock_key_config.as_ref().map(|b| b.redacted()),
         ..key.clone()
     }
 }
@@ -214,6 +215,9 @@ fn keep_redacted_value(key: &mut KeyConfig, stored: &[KeyConfig]) {
             if v.auth_credentials.as_configured() == stored.auth_credentials.redacted() {
                 v.auth_credentials = stored.auth_credentials.clone();
             }
+        }
+        if let (Some(mine), Some(theirs)) = (&mut key.bedrock_key_config, &s.bedrock_key_config) {
+            mine.restore_redacted(theirs);
         }
         if key.id.is_empty() {
             key.id = s.id.clone();

@@ -5,6 +5,7 @@
 //! provider's HTTP request and its answer back into canonical types.
 
 pub mod anthropic;
+pub mod bedrock;
 pub mod gemini;
 pub mod http;
 pub mod openai_compat;
@@ -118,6 +119,7 @@ impl ProviderClient {
             WireFormat::Anthropic => anthropic::chat(&self.http, call, req).await,
             WireFormat::Gemini => gemini::chat(&self.http, call, req).await,
             WireFormat::Vertex => vertex::chat(&self.http, &self.google_tokens, call, req).await,
+            WireFormat::Bedrock => bedrock::chat(&self.http, call, req).await,
         }
     }
 
@@ -130,6 +132,7 @@ impl ProviderClient {
             WireFormat::Vertex => {
                 vertex::chat_stream(&self.http, &self.google_tokens, call, req).await
             }
+            WireFormat::Bedrock => bedrock::chat_stream(&self.http, call, req).await,
         }
     }
 
@@ -141,6 +144,7 @@ impl ProviderClient {
             WireFormat::Gemini | WireFormat::Vertex => {
                 Err(unsupported(call, RequestType::TextCompletion))
             }
+            WireFormat::Bedrock => bedrock::text(&self.http, call, req).await,
         }
     }
 
@@ -148,9 +152,10 @@ impl ProviderClient {
     pub async fn text_stream(&self, call: &Call<'_>, req: &TextRequest) -> Result<TextStream> {
         match self.wire {
             WireFormat::OpenAi => openai_compat::text_stream(&self.http, call, req).await,
-            WireFormat::Anthropic | WireFormat::Gemini | WireFormat::Vertex => {
-                Err(unsupported(call, RequestType::TextCompletionStream))
-            }
+            WireFormat::Anthropic
+            | WireFormat::Gemini
+            | WireFormat::Vertex
+            | WireFormat::Bedrock => Err(unsupported(call, RequestType::TextCompletionStream)),
         }
     }
 
@@ -164,6 +169,7 @@ impl ProviderClient {
             WireFormat::OpenAi => openai_compat::embed(&self.http, call, req).await,
             WireFormat::Gemini => gemini::embed(&self.http, call, req).await,
             WireFormat::Vertex => vertex::embed(&self.http, &self.google_tokens, call, req).await,
+            WireFormat::Bedrock => bedrock::embed(&self.http, call, req).await,
             WireFormat::Anthropic => Err(unsupported(call, RequestType::Embedding)),
         }
     }
@@ -175,6 +181,8 @@ impl ProviderClient {
             WireFormat::Anthropic => anthropic::list_models(&self.http, call).await,
             WireFormat::Gemini => gemini::list_models(&self.http, call).await,
             WireFormat::Vertex => Ok(vertex::list_models(call)),
+            // Bedrock lists models on its control plane; the vendor row disables the call.
+            WireFormat::Bedrock => Err(unsupported(call, RequestType::ListModels)),
         }
     }
 }

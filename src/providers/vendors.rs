@@ -14,6 +14,8 @@ pub enum WireFormat {
     /// Google Cloud Vertex AI: Gemini models in the Gemini format, Claude models in Anthropic's,
     /// with OAuth access tokens from the key's service account.
     Vertex,
+    /// AWS Bedrock's Converse and InvokeModel APIs, SigV4-signed.
+    Bedrock,
 }
 
 impl WireFormat {
@@ -23,6 +25,7 @@ impl WireFormat {
             "openai" => Some(WireFormat::OpenAi),
             "anthropic" => Some(WireFormat::Anthropic),
             "gemini" => Some(WireFormat::Gemini),
+            "bedrock" => Some(WireFormat::Bedrock),
             _ => None,
         }
     }
@@ -124,6 +127,19 @@ pub const VENDORS: &[Vendor] = &[
         embeddings: true,
         // Listed from the keys' deployments and models, without an upstream call.
         list_models: true,
+    },
+    Vendor {
+        name: "bedrock",
+        wire: WireFormat::Bedrock,
+        // `{region}` is filled in per key (bedrock_key_config.region).
+        default_base_url: Some(crate::providers::bedrock::DEFAULT_BASE_URL),
+        path_prefix: "",
+        // A key may be empty: credentials then come from bedrock_key_config or the AWS chain.
+        keys: Optional,
+        text_completion: true,
+        embeddings: true,
+        // Model listing is served by Bedrock's control plane, not bedrock-runtime.
+        list_models: false,
     },
     row(
         "groq",
@@ -237,9 +253,10 @@ pub fn builtin(name: &str) -> Option<&'static Vendor> {
 pub fn supports(vendor: &Vendor, request_type: RequestType) -> bool {
     match request_type {
         RequestType::ChatCompletion | RequestType::ChatCompletionStream => true,
-        // Anthropic's legacy text API has no stream (Bifrost §4.2).
+        // Anthropic's legacy text API and Bedrock have no text stream (Bifrost §4.2).
         RequestType::TextCompletionStream => {
-            vendor.text_completion && vendor.wire != WireFormat::Anthropic
+            vendor.text_completion
+                && !matches!(vendor.wire, WireFormat::Anthropic | WireFormat::Bedrock)
         }
         RequestType::TextCompletion => vendor.text_completion,
         RequestType::Embedding => vendor.embeddings,
@@ -280,5 +297,9 @@ mod tests {
             builtin("vertex").unwrap(),
             RequestType::TextCompletion
         ));
+        let bedrock = builtin("bedrock").unwrap();
+        assert!(supports(bedrock, RequestType::Embedding));
+        assert!(supports(bedrock, RequestType::TextCompletion));
+        assert!(!supports(bedrock, RequestType::TextCompletionStream));
     }
 }

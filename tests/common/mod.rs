@@ -29,6 +29,15 @@ const SCRUBBED_ENV: &[&str] = &[
     "http_proxy",
     "https_proxy",
     "all_proxy",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_PROFILE",
+    "AWS_ROLE_ARN",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_ENDPOINT_URL_STS",
 ];
 
 /// Runs a test body with a hard limit, so that nothing can hang the suite.

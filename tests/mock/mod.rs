@@ -5,6 +5,7 @@
 //! answer slowly, to hold a stream until released, or to stall a stream.
 
 pub mod anthropic;
+pub mod bedrock;
 pub mod gemini;
 pub mod openai;
 

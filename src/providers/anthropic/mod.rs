@@ -27,9 +27,11 @@ mod stream;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use request::{json_instruction, media_source, stop_sequences, thinking_budget};
 pub use request::{text_to_messages_request, to_messages_request};
+use response::to_model;
+pub(crate) use response::to_usage;
 pub use response::{finish_reason, to_chat_response, to_text_response};
-use response::{to_model, to_usage};
 pub use stream::translate_events;
 
 /// The API version every request pins; a client may override it with an extra header.
@@ -157,7 +159,7 @@ fn fixed_headers(call: &Call<'_>) -> Vec<(HeaderName, HeaderValue)> {
 
 /// Parses an RFC 3339 timestamp (`2025-02-19T00:00:00Z`, optional fraction and offset) into
 /// unix seconds. `None` for anything malformed or before 1970.
-fn parse_rfc3339(s: &str) -> Option<u64> {
+pub(crate) fn parse_rfc3339(s: &str) -> Option<u64> {
     let b = s.as_bytes();
     let num = |from: usize, to: usize| -> Option<i64> {
         let part = s.get(from..to)?;
