@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
@@ -209,16 +209,9 @@ where
                 Bytes::from_static(b"data: [DONE]\n\n")
             }
         };
-        Some((Ok::<_, std::convert::Infallible>(bytes), s))
+        Some((bytes, s))
     });
-    Response::builder()
-        .header(http::header::CONTENT_TYPE, "text/event-stream")
-        .header(http::header::CACHE_CONTROL, "no-cache")
-        .header("x-accel-buffering", "no")
-        .body(Body::from_stream(body))
-        .unwrap_or_else(|_| {
-            Error::Internal("could not build the stream response".into()).into_response()
-        })
+    super::event_stream::response(body)
 }
 
 fn data_event(json: &[u8]) -> Bytes {
