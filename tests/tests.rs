@@ -19,5 +19,6 @@ mod keys;
 mod lifecycle;
 mod logs;
 mod metrics;
+mod npm_package;
 mod resilience;
 mod sdk;
