@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
-"""Cold start of `bifrost serve`: spawn -> first 200 from GET /health, N times.
+"""Cold start of `bifrost serve`: spawn -> first 200 from GET /health, N times in two settings.
 
-Each run starts the binary on a free port with a fresh, empty app dir (so it creates its SQLite
-databases, as on a first start), polls /health over raw sockets every 0.2 ms until it answers
-200, then stops the server with SIGTERM. Prints every run, then min, median, p90 and max.
+Each run starts the binary on a free port, polls /health over raw sockets every 0.2 ms until it
+answers 200, then stops the server with SIGTERM. "fresh" runs get a new, empty app dir each (the
+first start on a machine: the server creates its SQLite databases); "existing" runs share one
+app dir made by an unmeasured first start (a restart). Prints every run, then min, median, p90
+and max of each setting.
 
     python3 scripts/cold-start.py [BINARY] [--runs 20]
 
@@ -42,25 +44,37 @@ def health_ok(port: int) -> bool:
     return head.startswith(b"HTTP/1.1 200")
 
 
-def one_run(binary: str) -> float:
+def one_run(binary: str, app_dir: str) -> float:
     """Milliseconds from spawn to the first healthy /health."""
     port = free_port()
+    args = [binary, "serve", "--host", "127.0.0.1", "--port", str(port), "--app-dir", app_dir]
+    start = time.perf_counter()
+    server = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        while not health_ok(port):
+            if server.poll() is not None:
+                sys.exit(f"bifrost exited with {server.returncode} before /health answered")
+            if time.perf_counter() - start > TIMEOUT_S:
+                sys.exit(f"no healthy /health within {TIMEOUT_S:.0f} s")
+            time.sleep(POLL_INTERVAL_S)
+        return (time.perf_counter() - start) * 1000
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+def fresh_runs(binary: str, runs: int) -> list:
+    times = []
+    for _ in range(runs):
+        with tempfile.TemporaryDirectory(prefix="bifrost-cold-") as app_dir:
+            times.append(one_run(binary, app_dir))
+    return times
+
+
+def existing_runs(binary: str, runs: int) -> list:
     with tempfile.TemporaryDirectory(prefix="bifrost-cold-") as app_dir:
-        args = [binary, "serve", "--host", "127.0.0.1", "--port", str(port), "--app-dir", app_dir]
-        start = time.perf_counter()
-        server = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            while not health_ok(port):
-                if server.poll() is not None:
-                    sys.exit(f"bifrost exited with {server.returncode} before /health answered")
-                if time.perf_counter() - start > TIMEOUT_S:
-                    sys.exit(f"no healthy /health within {TIMEOUT_S:.0f} s")
-                time.sleep(POLL_INTERVAL_S)
-            elapsed_ms = (time.perf_counter() - start) * 1000
-        finally:
-            server.send_signal(signal.SIGTERM)
-            server.wait(timeout=30)
-    return elapsed_ms
+        one_run(binary, app_dir)
+        return [one_run(binary, app_dir) for _ in range(runs)]
 
 
 def percentile(sorted_values: list, p: float) -> float:
@@ -77,15 +91,17 @@ def main() -> None:
     if not os.access(opts.binary, os.X_OK):
         sys.exit(f"{opts.binary} is not an executable (build it: cargo build --release)")
 
-    times = []
-    for i in range(opts.runs):
-        times.append(one_run(opts.binary))
-        print(f"run {i + 1:2}: {times[-1]:7.2f} ms")
-    times.sort()
-    print(
-        f"{opts.runs} runs: min {times[0]:.2f} ms, median {statistics.median(times):.2f} ms, "
-        f"p90 {percentile(times, 90):.2f} ms, max {times[-1]:.2f} ms"
-    )
+    summaries = []
+    for setting, measure in (("fresh", fresh_runs), ("existing", existing_runs)):
+        times = measure(opts.binary, opts.runs)
+        print(f"{setting:>8} app dir, ms: " + " ".join(f"{t:.1f}" for t in times))
+        times.sort()
+        summaries.append(
+            f"{setting:>8} app dir, {opts.runs} runs: min {times[0]:.1f} ms, "
+            f"median {statistics.median(times):.1f} ms, p90 {percentile(times, 90):.1f} ms, "
+            f"max {times[-1]:.1f} ms"
+        )
+    print("\n".join(summaries))
 
 
 if __name__ == "__main__":
