@@ -21,6 +21,7 @@ mod keys;
 mod lifecycle;
 mod logs;
 mod metrics;
+mod npm_package;
 mod resilience;
 mod sdk;
 mod vertex;
