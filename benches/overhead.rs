@@ -1489,6 +1489,38 @@ async fn run_window(
     })
 }
 
+/// What the virtual key's counters say after the run: evidence that `gateway-vk` went through
+/// the budget and rate-limit accounting (the request window is 1 minute, so it holds only the
+/// last minute's requests; the budget's spend covers the whole run, when the model has a price).
+async fn vk_usage_note(env: &Env, port: u16) -> String {
+    let url = format!("http://127.0.0.1:{port}/api/governance/virtual-keys/bench-vk/quota");
+    let quota = async {
+        let text = env
+            .stats_client
+            .get(url)
+            .send()
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        serde_json::from_str::<serde_json::Value>(&text).ok()
+    }
+    .await;
+    match quota {
+        Some(q) => {
+            let (b, r) = (&q["budgets"][0], &q["rate_limits"][0]);
+            format!(
+                "Virtual key `bench-vk` after the run: budget {} of {} USD used ({}); rate limit ({} requests / {} tokens per window): {} requests and {} tokens counted in the current window.",
+                b["current_usage"], b["max_limit"], b["reset_duration"],
+                r["request_max_limit"], r["token_max_limit"],
+                r["request_current_usage"], r["token_current_usage"],
+            )
+        }
+        None => "**Could not read the virtual key's quota after the run.**".into(),
+    }
+}
+
 /// Waits (up to 60 s) until the mock and the servers are idle, so that one window's backlog (an
 /// overloaded gateway still draining its queue or its log) never runs into the next window.
 async fn settle(pids: &[u32]) -> Duration {
@@ -2412,6 +2444,9 @@ async fn run(opts: Opts, launch: Launch, mut notes: Vec<String>) -> Result<Repor
         }
     }
 
+    if targets.iter().any(|t| t.route == Route::GatewayVk) {
+        notes.push(vk_usage_note(&env, gw.port).await);
+    }
     if TIMER_SLACK_SET.load(Ordering::Relaxed) {
         notes.push("Pacing thread timer slack set to 1 µs (/proc/TID/timerslack_ns).".into());
     }
