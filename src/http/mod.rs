@@ -41,10 +41,10 @@ pub struct AppState {
 ///
 /// Layers, outermost first: CORS (answers preflights before anything else runs), then the
 /// body limit from `client.max_request_body_size_mb` (read once at start; a change needs a
-/// restart), then the `http_*` metrics around each route (with `/metrics` itself only when the
-/// telemetry plugin is on: off, it answers the JSON 404 as in Bifrost). Unknown routes and wrong methods
-/// answer in Bifrost's error JSON, but for the dashboard's files and pages (`GET`, see
-/// [`crate::dashboard`]).
+/// restart), then the `http_*` metrics around each route (these and `/metrics` itself only
+/// when the telemetry plugin is on: off, `/metrics` answers the JSON 404 as in Bifrost).
+/// Unknown routes and wrong methods answer in Bifrost's error JSON, but for the dashboard's
+/// files and pages (`GET`, see [`crate::dashboard`]).
 pub fn router(state: Arc<AppState>) -> Router {
     let client = state.gateway.snapshot().client.clone();
     let limit = usize::try_from(client.max_request_body_size_mb.saturating_mul(1024 * 1024))

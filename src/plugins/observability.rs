@@ -40,25 +40,27 @@ pub fn setup(
     };
     let mut telemetry = super::telemetry::enabled_in(plugins.as_ref())
         .then(|| Telemetry::new(&gateway.snapshot().client.prometheus_labels));
-    if let (Some(t), Some(logs)) = (telemetry.take(), logs) {
+    if let Some(logs) = logs {
         let writer = Arc::clone(&logs.writer);
-        telemetry = Some(t.with_counter(
-            "bifrost_log_records_dropped_total",
-            "Request log records dropped because the log writer's queue was full or a write failed.",
-            move || writer.dropped(),
-        ));
+        telemetry = telemetry.map(|t| {
+            t.with_counter(
+                "bifrost_log_records_dropped_total",
+                "Request log records dropped because the log writer's queue was full or a write failed.",
+                move || writer.dropped(),
+            )
+        });
     }
     let mut observers: Vec<Arc<dyn Observer>> = Vec::new();
     let exporter = match otel {
         Some((plugin, exporter)) => {
-            if let Some(t) = telemetry.take() {
-                let dropped = plugin.dropped();
-                telemetry = Some(t.with_counter(
+            let dropped = plugin.dropped();
+            telemetry = telemetry.map(|t| {
+                t.with_counter(
                     "bifrost_otel_spans_dropped_total",
                     "OpenTelemetry spans dropped because the export queue was full or an export failed.",
                     move || dropped.load(Ordering::Relaxed),
-                ));
-            }
+                )
+            });
             observers.push(plugin);
             Some(exporter)
         }
