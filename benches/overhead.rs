@@ -1,5 +1,8 @@
 //! Gateway overhead: open-loop load at fixed rates against a local OpenAI-style mock, measured
-//! direct, through `bifrost serve` and through a plain nginx `proxy_pass` (the floor), in one run.
+//! direct, through `bifrost serve` and through a plain nginx `proxy_pass` (the floor), in one run;
+//! plus, through gateways too, the costs of the features issues ask about: logging and metrics
+//! (a second gateway with both off), a virtual key with a budget and rate limits, and the
+//! `/anthropic` ingress translating to an OpenAI upstream.
 //!
 //! `cargo bench --bench overhead -- [--rates 1000,5000] [--duration 10] [--warmup 2]
 //! [--latency-ms 0] [--no-stream] [--repeat 1] [--quick]`; `--help` lists every flag.
@@ -41,13 +44,15 @@ cargo bench --bench overhead -- [flags]
   --warmup SECS       warm-up at the same rate before each window [2]
   --latency-ms MS     fixed latency added by the mock             [0]
   --stream-gap-ms MS  pause between the mock's stream events, like tokens [0]
-  --no-request-log    gateway config with client.enable_logging = false
+  --no-request-log    the main gateway (paths gateway, gateway-vk, gateway-anthropic) with
+                      client.enable_logging = false; gateway-off has log and metrics off anyway
   --no-stream         skip the streaming (SSE) windows
   --no-nginx          skip the nginx floor even if nginx is installed
   --no-rt             do not put the generator and the mock under SCHED_FIFO (chrt -f)
   --server-sched S    gateway and nginx scheduling: fifo (chrt -f 10), nice (SCHED_OTHER,
                       nice -20) or normal                          [fifo]
-  --paths LIST        which of direct,nginx,gateway to measure     [all three]
+  --paths LIST        which of direct, nginx, gateway, gateway-off, gateway-vk and
+                      gateway-anthropic to measure                 [all]
   --repeat N          repeat every window N times, report medians [1]
   --quick             smoke run: 1.5 s windows after 0.5 s warm-up
   --client-cpu CPU    CPU for the load generator and the mock      [0]
@@ -99,7 +104,7 @@ fn parse_args() -> Result<Option<Opts>> {
         client_cpu: "0".into(),
         gateway_cpu: "1".into(),
         bifrost: PathBuf::from(env!("CARGO_BIN_EXE_bifrost")),
-        paths: vec![Route::Direct, Route::Nginx, Route::Gateway],
+        paths: Route::ALL.to_vec(),
         rt: true,
         server_sched: ServerSched::Fifo,
         mock_child: false,
@@ -154,11 +159,12 @@ fn parse_args() -> Result<Option<Opts>> {
             "--paths" => {
                 o.paths = value()?
                     .split(',')
-                    .map(|p| match p.trim() {
-                        "direct" => Ok(Route::Direct),
-                        "nginx" => Ok(Route::Nginx),
-                        "gateway" => Ok(Route::Gateway),
-                        other => Err(anyhow!("--paths: unknown path {other:?}")),
+                    .map(|p| {
+                        let p = p.trim();
+                        Route::ALL
+                            .into_iter()
+                            .find(|r| r.name() == p)
+                            .ok_or_else(|| anyhow!("--paths: unknown path {p:?}"))
                     })
                     .collect::<Result<_>>()?;
             }
@@ -741,10 +747,42 @@ struct GatewayStart {
     startup: Duration,
 }
 
+/// How a gateway process is configured.
+#[derive(Clone, Copy, Debug)]
+struct GatewaySetup {
+    name: &'static str,
+    /// `client.enable_logging` (the request log in `logs.db`).
+    request_log: bool,
+    /// The telemetry plugin (Prometheus `/metrics`); off is Bifrost's
+    /// `plugins: [{"enabled": false, "name": "telemetry"}]`.
+    metrics: bool,
+}
+
+/// The virtual key the `gateway-vk` path sends (`x-bf-vk`), from config.json.
+const BENCH_VK: &str = "sk-bf-00000000-0000-4000-8000-00000000bench";
+
+/// config.json's `governance` section: one virtual key for openai with a budget and request and
+/// token rate limits far above what any run spends, so every check runs and none refuses.
+fn governance_config() -> serde_json::Value {
+    serde_json::json!({
+        "budgets": [{ "id": "bench-budget", "max_limit": 1e9, "reset_duration": "1d" }],
+        "rate_limits": [{
+            "id": "bench-limits",
+            "request_max_limit": 1_000_000_000u64, "request_reset_duration": "1m",
+            "token_max_limit": 1_000_000_000_000u64, "token_reset_duration": "1m"
+        }],
+        "virtual_keys": [{
+            "id": "bench-vk", "name": "bench", "value": BENCH_VK,
+            "budget_id": "bench-budget", "rate_limit_id": "bench-limits",
+            "provider_configs": [{ "provider": "openai", "weight": 1.0, "allowed_models": ["*"] }]
+        }]
+    })
+}
+
 fn start_gateway(
     bin: &Path,
     mock_port: u16,
-    request_log: bool,
+    setup: GatewaySetup,
     launch: &Launch,
 ) -> Result<GatewayStart> {
     if !bin.exists() {
@@ -754,15 +792,20 @@ fn start_gateway(
         );
     }
     let dir = tempfile::tempdir()?;
-    let config = serde_json::json!({
-        "client": { "enable_logging": request_log },
+    let mut config = serde_json::json!({
+        "client": { "enable_logging": setup.request_log },
         "providers": {
             "openai": {
                 "keys": [{ "name": "bench", "value": "env.BENCH_KEY", "models": ["*"], "weight": 1.0 }],
                 "network_config": { "base_url": format!("http://127.0.0.1:{mock_port}") }
             }
-        }
+        },
+        "governance": governance_config()
     });
+    if !setup.metrics {
+        config["plugins"] =
+            serde_json::json!([{ "enabled": false, "name": "telemetry", "config": {} }]);
+    }
     std::fs::write(
         dir.path().join("config.json"),
         serde_json::to_vec_pretty(&config)?,
@@ -792,11 +835,12 @@ fn start_gateway(
         .stdout
         .take()
         .ok_or_else(|| anyhow!("gateway stdout"))?;
-    let mut proc = Proc::new("gateway", child, Some(dir), Some(log));
+    let mut proc = Proc::new(setup.name, child, Some(dir), Some(log));
     let line = match wait_for_line(stdout, "listening on http://", Duration::from_secs(30)) {
         Ok(l) => l,
         Err(e) => bail!(
-            "gateway did not start ({e}; exit {:?}):\n{}",
+            "{} did not start ({e}; exit {:?}):\n{}",
+            setup.name,
             proc.exited(),
             proc.log_tail()
         ),
@@ -886,33 +930,110 @@ impl Kind {
             Kind::Stream => "stream",
         }
     }
+}
 
-    fn body(self) -> &'static str {
+/// The API a path speaks to the load generator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Api {
+    /// `POST /v1/chat/completions`, OpenAI's shapes.
+    OpenAi,
+    /// `POST /anthropic/v1/messages`, Anthropic's Messages shapes.
+    Anthropic,
+}
+
+impl Api {
+    fn path(self) -> &'static str {
         match self {
-            Kind::Chat => {
+            Api::OpenAi => "/v1/chat/completions",
+            Api::Anthropic => "/anthropic/v1/messages",
+        }
+    }
+
+    /// The same conversation on every path: a system prompt, one user message, 32 tokens.
+    fn body(self, kind: Kind) -> &'static str {
+        match (self, kind) {
+            (Api::OpenAi, Kind::Chat) => {
                 r#"{"model":"openai/gpt-4o-mini","messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"Say hello in one short sentence."}],"max_tokens":32}"#
             }
-            Kind::Stream => {
+            (Api::OpenAi, Kind::Stream) => {
                 r#"{"model":"openai/gpt-4o-mini","messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"Say hello in one short sentence."}],"max_tokens":32,"stream":true,"stream_options":{"include_usage":true}}"#
             }
+            (Api::Anthropic, Kind::Chat) => {
+                r#"{"model":"openai/gpt-4o-mini","system":"You are a helpful assistant.","messages":[{"role":"user","content":"Say hello in one short sentence."}],"max_tokens":32}"#
+            }
+            (Api::Anthropic, Kind::Stream) => {
+                r#"{"model":"openai/gpt-4o-mini","system":"You are a helpful assistant.","messages":[{"role":"user","content":"Say hello in one short sentence."}],"max_tokens":32,"stream":true}"#
+            }
         }
+    }
+
+    /// Whether a decoded 2xx body is a whole answer carrying the mock's text, in this API's
+    /// shape: a chat completion or `data: [DONE]`; a `message` or `event: message_stop`.
+    fn answered(self, kind: Kind, body: &[u8]) -> bool {
+        let complete: &[u8] = match (self, kind) {
+            (Api::OpenAi, Kind::Chat) => b"\"choices\"",
+            (Api::OpenAi, Kind::Stream) => b"data: [DONE]",
+            (Api::Anthropic, Kind::Chat) => b"\"type\":\"message\"",
+            (Api::Anthropic, Kind::Stream) => b"event: message_stop",
+        };
+        contains(body, complete) && contains(body, b"you today?")
     }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Route {
     Direct,
-    Gateway,
     Nginx,
+    /// The main gateway, default config (request log and metrics on, a virtual key configured
+    /// but not sent).
+    Gateway,
+    /// A second gateway process with the request log and metrics off.
+    GatewayOff,
+    /// The main gateway, requests carrying the virtual key (budget and rate limits checked).
+    GatewayVk,
+    /// The main gateway, Anthropic Messages requests on `/anthropic` translated to openai.
+    GatewayAnthropic,
 }
 
 impl Route {
+    /// Every path, in the order each cell measures them.
+    const ALL: [Route; 6] = [
+        Route::Direct,
+        Route::Nginx,
+        Route::Gateway,
+        Route::GatewayOff,
+        Route::GatewayVk,
+        Route::GatewayAnthropic,
+    ];
+
     fn name(self) -> &'static str {
         match self {
             Route::Direct => "direct",
-            Route::Gateway => "gateway",
             Route::Nginx => "nginx",
+            Route::Gateway => "gateway",
+            Route::GatewayOff => "gateway-off",
+            Route::GatewayVk => "gateway-vk",
+            Route::GatewayAnthropic => "gateway-anthropic",
         }
+    }
+
+    fn api(self) -> Api {
+        match self {
+            Route::GatewayAnthropic => Api::Anthropic,
+            _ => Api::OpenAi,
+        }
+    }
+
+    /// Header lines (each ending in CRLF) this path adds to every request.
+    fn extra_headers(self) -> String {
+        match self {
+            Route::GatewayVk => format!("x-bf-vk: {BENCH_VK}\r\n"),
+            _ => String::new(),
+        }
+    }
+
+    fn is_gateway(self) -> bool {
+        !matches!(self, Route::Direct | Route::Nginx)
     }
 }
 
@@ -967,6 +1088,7 @@ struct Shared {
     addr: std::net::SocketAddr,
     request: Bytes,
     kind: Kind,
+    api: Api,
     handle: tokio::runtime::Handle,
     idle: Mutex<Vec<Arc<Conn>>>,
     readers: Mutex<Vec<tokio::task::JoinHandle<()>>>,
@@ -1053,7 +1175,7 @@ fn finish(sh: &Shared, job: Job, done: Instant, ttfb: Option<Instant>, outcome: 
 }
 
 /// Judges a complete response: status, and the content the mock sent made it through.
-fn judge(buf: &[u8], head: &Head, end: usize, kind: Kind) -> Outcome {
+fn judge(buf: &[u8], head: &Head, end: usize, kind: Kind, api: Api) -> Outcome {
     if !(200..300).contains(&head.status) {
         return Outcome::Status(head.status);
     }
@@ -1066,11 +1188,7 @@ fn judge(buf: &[u8], head: &Head, end: usize, kind: Kind) -> Outcome {
     } else {
         &buf[head.len..end]
     };
-    let complete = match kind {
-        Kind::Chat => contains(body, b"\"choices\""),
-        Kind::Stream => contains(body, b"data: [DONE]"),
-    };
-    if complete && contains(body, b"you today?") {
+    if api.answered(kind, body) {
         Outcome::Ok
     } else {
         Outcome::BadBody
@@ -1115,7 +1233,7 @@ async fn reader(mut sock: tokio::net::TcpStream, conn: Arc<Conn>, sh: Arc<Shared
                     return;
                 }
             };
-            let outcome = judge(&buf, &head, end, sh.kind);
+            let outcome = judge(&buf, &head, end, sh.kind, sh.api);
             let job = lock(&conn.job).take();
             buf.drain(..end);
             let first_byte = ttfb.take();
@@ -1264,10 +1382,14 @@ async fn mock_count(env: &Env) -> Option<u64> {
     r.text().await.ok()?.trim().parse().ok()
 }
 
-fn http_request(port: u16, kind: Kind) -> Bytes {
-    let body = kind.body();
+fn http_request(target: &Target, kind: Kind) -> Bytes {
+    let api = target.route.api();
+    let body = api.body(kind);
     Bytes::from(format!(
-        "POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\ncontent-type: application/json\r\naccept: */*\r\ncontent-length: {}\r\n\r\n{body}",
+        "POST {} HTTP/1.1\r\nhost: 127.0.0.1:{}\r\ncontent-type: application/json\r\naccept: */*\r\n{}content-length: {}\r\n\r\n{body}",
+        api.path(),
+        target.port,
+        target.route.extra_headers(),
         body.len()
     ))
 }
@@ -1288,8 +1410,9 @@ async fn run_window(
     let (rec_tx, mut rec_rx) = tokio::sync::mpsc::unbounded_channel::<Rec>();
     let sh = Arc::new(Shared {
         addr: std::net::SocketAddr::from(([127, 0, 0, 1], target.port)),
-        request: http_request(target.port, kind),
+        request: http_request(target, kind),
         kind,
+        api: target.route.api(),
         handle: tokio::runtime::Handle::current(),
         idle: Mutex::new(Vec::new()),
         readers: Mutex::new(Vec::new()),
@@ -1366,6 +1489,38 @@ async fn run_window(
     })
 }
 
+/// What the virtual key's counters say after the run: evidence that `gateway-vk` went through
+/// the budget and rate-limit accounting (the request window is 1 minute, so it holds only the
+/// last minute's requests; the budget's spend covers the whole run, when the model has a price).
+async fn vk_usage_note(env: &Env, port: u16) -> String {
+    let url = format!("http://127.0.0.1:{port}/api/governance/virtual-keys/bench-vk/quota");
+    let quota = async {
+        let text = env
+            .stats_client
+            .get(url)
+            .send()
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        serde_json::from_str::<serde_json::Value>(&text).ok()
+    }
+    .await;
+    match quota {
+        Some(q) => {
+            let (b, r) = (&q["budgets"][0], &q["rate_limits"][0]);
+            format!(
+                "Virtual key `bench-vk` after the run: budget {} of {} USD used ({}); rate limit ({} requests / {} tokens per window): {} requests and {} tokens counted in the current window.",
+                b["current_usage"], b["max_limit"], b["reset_duration"],
+                r["request_max_limit"], r["token_max_limit"],
+                r["request_current_usage"], r["token_current_usage"],
+            )
+        }
+        None => "**Could not read the virtual key's quota after the run.**".into(),
+    }
+}
+
 /// Waits (up to 60 s) until the mock and the servers are idle, so that one window's backlog (an
 /// overloaded gateway still draining its queue or its log) never runs into the next window.
 async fn settle(pids: &[u32]) -> Duration {
@@ -1382,21 +1537,29 @@ async fn settle(pids: &[u32]) -> Duration {
 
 /// One request of each kind must succeed before any load is sent.
 async fn preflight(env: &Env, target: &Target, kinds: &[Kind], gateway_log: &str) -> Result<()> {
+    let api = target.route.api();
+    let mut headers = reqwest::header::HeaderMap::new();
+    for line in target.route.extra_headers().lines() {
+        if let Some((name, value)) = line.split_once(": ") {
+            headers.insert(
+                reqwest::header::HeaderName::from_bytes(name.as_bytes())?,
+                value.parse()?,
+            );
+        }
+    }
     for &kind in kinds {
         let r = env
             .stats_client
-            .post(format!(
-                "http://127.0.0.1:{}/v1/chat/completions",
-                target.port
-            ))
+            .post(format!("http://127.0.0.1:{}{}", target.port, api.path()))
             .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(kind.body())
+            .headers(headers.clone())
+            .body(api.body(kind))
             .send()
             .await
             .with_context(|| format!("preflight {} {}", target.route.name(), kind.name()))?;
         let status = r.status();
         let text = r.text().await.unwrap_or_default();
-        if !status.is_success() || !text.contains("you today?") {
+        if !status.is_success() || !api.answered(kind, text.as_bytes()) {
             bail!(
                 "preflight {} {}: HTTP {status}: {}\n{gateway_log}",
                 target.route.name(),
@@ -1565,6 +1728,8 @@ type Key = (u64, Kind, Route);
 
 struct Report {
     opts: Opts,
+    /// The paths measured, in cell order.
+    routes: Vec<Route>,
     cells: BTreeMap<Key, Vec<Stats>>,
     notes: Vec<String>,
     gateway_startup_ms: f64,
@@ -1633,11 +1798,118 @@ impl Report {
     }
 
     fn routes(&self) -> Vec<Route> {
-        if self.have_nginx {
-            vec![Route::Direct, Route::Nginx, Route::Gateway]
-        } else {
-            vec![Route::Direct, Route::Gateway]
+        self.routes.clone()
+    }
+
+    /// One "path against a baseline" table, per rate and kind: the added p50 and p99 (over
+    /// direct) and the CPU per request of both, their ratios, and, given a target, whether both
+    /// latency ratios are within it.
+    fn comparison(
+        &self,
+        title: &str,
+        path: Route,
+        base: Route,
+        target: Option<f64>,
+    ) -> Vec<String> {
+        let mut out = vec![format!("### {title}"), String::new()];
+        let (p, b) = (path.name(), base.name());
+        let target_cols = match target {
+            Some(t) => (format!(" target: both <= {t}x |"), "---|"),
+            None => (String::new(), ""),
+        };
+        out.push(format!(
+            "| rate/s | kind | added p50 {p} / {b} | ratio | added p99 {p} / {b} | ratio | CPU µs/req {p} / {b} | ratio |{}",
+            target_cols.0
+        ));
+        out.push(format!(
+            "|---:|---|---:|---:|---:|---:|---:|---:|{}",
+            target_cols.1
+        ));
+        let (mut met, mut judged) = (0, 0);
+        for &rate in &self.opts.rates {
+            for kind in self.kinds() {
+                let a50 = self.added(rate, kind, path, |s| s.lat.p50);
+                let b50 = self.added(rate, kind, base, |s| s.lat.p50);
+                let a99 = self.added(rate, kind, path, |s| s.lat.p99);
+                let b99 = self.added(rate, kind, base, |s| s.lat.p99);
+                let ac = self.med(rate, kind, path, |s| s.server_cpu_us);
+                let bc = self.med(rate, kind, base, |s| s.server_cpu_us);
+                let verdict = match target {
+                    None => String::new(),
+                    Some(t) => {
+                        let ratios = [a50 / b50, a99 / b99];
+                        let judgeable = [b50, b99].iter().all(|b| *b >= 1.0)
+                            && ratios.iter().all(|r| r.is_finite());
+                        if judgeable {
+                            judged += 1;
+                            if ratios.iter().all(|r| *r <= t) {
+                                met += 1;
+                                " met |".into()
+                            } else {
+                                " **not met** |".into()
+                            }
+                        } else {
+                            " n/a |".into()
+                        }
+                    }
+                };
+                out.push(format!(
+                    "| {rate} | {} | {} / {} | {} | {} / {} | {} | {ac:.1} / {bc:.1} | {} |{verdict}",
+                    kind.name(),
+                    plus(a50),
+                    plus(b50),
+                    ratio(a50, b50),
+                    plus(a99),
+                    plus(b99),
+                    ratio(a99, b99),
+                    ratio(ac, bc),
+                ));
+            }
         }
+        if target.is_some() {
+            out.push(String::new());
+            out.push(format!(
+                "Met in {met} of {judged} cells (a cell is met when both its p50 and p99 ratios are within the target; with `--repeat 1` a single window decides, and p99 differences under ~0.1 ms are noise here)."
+            ));
+        }
+        out.push(String::new());
+        out
+    }
+
+    /// The comparison tables the issues ask for, for the paths this run measured.
+    fn issue_tables(&self) -> Vec<String> {
+        let has = |r: Route| self.routes.contains(&r);
+        let mut out = Vec::new();
+        if has(Route::Gateway) && has(Route::GatewayOff) {
+            let on = if self.opts.request_log {
+                "request log and metrics on"
+            } else {
+                "metrics on, request log off (--no-request-log)"
+            };
+            out.extend(self.comparison(
+                &format!("Issue 5 (observability): gateway ({on}) against gateway-off (both off)"),
+                Route::Gateway,
+                Route::GatewayOff,
+                Some(1.2),
+            ));
+        }
+        if has(Route::GatewayVk) && has(Route::Gateway) {
+            out.extend(self.comparison(
+                "Issue 4 (governance): gateway-vk (virtual key, budget, request and token rate limits) against gateway (no key)",
+                Route::GatewayVk,
+                Route::Gateway,
+                Some(1.2),
+            ));
+        }
+        if has(Route::GatewayAnthropic) && has(Route::Gateway) {
+            out.extend(self.comparison(
+                "Issue 3 (translation): gateway-anthropic (/anthropic/v1/messages -> openai) against gateway (/v1/chat/completions -> openai)",
+                Route::GatewayAnthropic,
+                Route::Gateway,
+                Some(1.3),
+            ));
+        }
+        out
     }
 
     fn total_errors(&self) -> u64 {
@@ -1648,7 +1920,7 @@ impl Report {
         let o = &self.opts;
         let mut out = Vec::<String>::new();
         out.push(format!(
-            "## Gateway overhead — mock latency {} ms{}, gateway request log {}, {} s windows after {} s warm-up, {} run(s) per cell{}",
+            "## Gateway overhead — mock latency {} ms{}, main gateway's request log {}, {} s windows after {} s warm-up, {} run(s) per cell{}",
             o.latency_ms,
             if o.gap_ms > 0 { format!(" and {} ms between stream events", o.gap_ms) } else { String::new() },
             if o.request_log { "on (default config)" } else { "off (client.enable_logging = false)" },
@@ -1658,7 +1930,7 @@ impl Report {
             if o.repeat > 1 { " (medians)" } else { "" }
         ));
         out.push(String::new());
-        out.push("Latency in µs from the scheduled send time (open loop). added = path − direct, same rate, same body, same run. TTFB = first body byte of the stream.".into());
+        out.push("Latency in µs from the scheduled send time (open loop). added = path − direct, same rate, same conversation, same run. TTFB = first body byte of the stream. Paths: gateway = the main gateway (metrics on, a virtual key configured but not sent); gateway-off = a second gateway process, request log and metrics off; gateway-vk = the main gateway with `x-bf-vk` (budget and rate limits checked); gateway-anthropic = the main gateway's `/anthropic/v1/messages` translated to openai.".into());
         out.push(String::new());
         out.push("| rate/s | kind | path | requests | errors | p50 | p90 | p99 | max | added p50 | added p90 | added p99 | TTFB p50 | TTFB p99 | added TTFB p50 / p99 | CPU µs/req | core busy |".into());
         out.push(
@@ -1723,34 +1995,15 @@ impl Report {
         }
         out.push(String::new());
 
-        if self.have_nginx {
-            out.push("### Gateway against the nginx floor (added latency and CPU per request; ratio = gateway / nginx)".into());
-            out.push(String::new());
-            out.push("| rate/s | kind | added p50 gateway / nginx | ratio | added p99 gateway / nginx | ratio | CPU µs/req gateway / nginx | ratio |".into());
-            out.push("|---:|---|---:|---:|---:|---:|---:|---:|".into());
-            for &rate in &o.rates {
-                for kind in self.kinds() {
-                    let g50 = self.added(rate, kind, Route::Gateway, |s| s.lat.p50);
-                    let n50 = self.added(rate, kind, Route::Nginx, |s| s.lat.p50);
-                    let g99 = self.added(rate, kind, Route::Gateway, |s| s.lat.p99);
-                    let n99 = self.added(rate, kind, Route::Nginx, |s| s.lat.p99);
-                    let gc = self.med(rate, kind, Route::Gateway, |s| s.server_cpu_us);
-                    let nc = self.med(rate, kind, Route::Nginx, |s| s.server_cpu_us);
-                    out.push(format!(
-                        "| {rate} | {} | {} / {} | {} | {} / {} | {} | {gc:.1} / {nc:.1} | {} |",
-                        kind.name(),
-                        plus(g50),
-                        plus(n50),
-                        ratio(g50, n50),
-                        plus(g99),
-                        plus(n99),
-                        ratio(g99, n99),
-                        ratio(gc, nc),
-                    ));
-                }
-            }
-            out.push(String::new());
+        if self.have_nginx && self.routes.contains(&Route::Gateway) {
+            out.extend(self.comparison(
+                "Gateway against the nginx floor (added latency and CPU per request; ratio = gateway / nginx)",
+                Route::Gateway,
+                Route::Nginx,
+                None,
+            ));
         }
+        out.extend(self.issue_tables());
 
         out.push("### Targets (issue 2, \"Speed\")".into());
         out.push(String::new());
@@ -1814,7 +2067,7 @@ impl Report {
                     let m = |f: fn(&Stats) -> f64| self.med(rate, kind, route, f);
                     let seen: Option<u64> = runs.iter().map(|s| s.mock_seen).sum();
                     let sent: u64 = runs.iter().map(|s| s.sent).sum();
-                    let hwm = if route == Route::Gateway {
+                    let hwm = if route.is_gateway() {
                         mb(runs.iter().filter_map(|s| s.server_hwm_kb).max())
                     } else {
                         "–".into()
@@ -1954,7 +2207,7 @@ fn real_main() -> Result<ExitCode> {
 
     // Watchdog: the run always ends, even if something hangs.
     let kinds = if opts.stream { 2.0 } else { 1.0 };
-    let windows = opts.rates.len() as f64 * kinds * 3.0 * opts.repeat as f64;
+    let windows = opts.rates.len() as f64 * kinds * opts.paths.len() as f64 * opts.repeat as f64;
     let per_window =
         opts.warmup + opts.duration + 12.0 + (opts.latency_ms + 10 * opts.gap_ms) as f64 / 1000.0;
     let budget = Duration::from_secs_f64(2.0 * windows * per_window + 120.0);
@@ -2013,16 +2266,35 @@ async fn run(opts: Opts, launch: Launch, mut notes: Vec<String>) -> Result<Repor
         "mock on 127.0.0.1:{mock_port} (pid {}, {} ms latency)",
         mock.pid, opts.latency_ms
     );
-    let gw = start_gateway(&opts.bifrost, mock_port, opts.request_log, &launch)?;
-    eprintln!(
-        "gateway {} on 127.0.0.1:{} (pid {}, CPUs {}), up in {:.0} ms",
-        opts.bifrost.display(),
-        gw.port,
-        gw.proc.pid,
-        cpus_allowed(&gw.proc.pid.to_string()),
-        gw.startup.as_secs_f64() * 1000.0
-    );
+    let main_setup = GatewaySetup {
+        name: "gateway",
+        request_log: opts.request_log,
+        metrics: true,
+    };
+    let gw = start_gateway(&opts.bifrost, mock_port, main_setup, &launch)?;
     let gateway_idle_rss_kb = status_kb(gw.proc.pid, "VmRSS:");
+    // The same binary, CPU and scheduling, with the request log and metrics off.
+    let gw_off = if opts.paths.contains(&Route::GatewayOff) {
+        let setup = GatewaySetup {
+            name: "gateway-off",
+            request_log: false,
+            metrics: false,
+        };
+        Some(start_gateway(&opts.bifrost, mock_port, setup, &launch)?)
+    } else {
+        None
+    };
+    for g in std::iter::once(&gw).chain(gw_off.as_ref()) {
+        eprintln!(
+            "{} {} on 127.0.0.1:{} (pid {}, CPUs {}), up in {:.0} ms",
+            g.proc.name,
+            opts.bifrost.display(),
+            g.port,
+            g.proc.pid,
+            cpus_allowed(&g.proc.pid.to_string()),
+            g.startup.as_secs_f64() * 1000.0
+        );
+    }
 
     let nginx_bin = if opts.nginx && opts.paths.contains(&Route::Nginx) {
         find_on_path("nginx")
@@ -2063,20 +2335,31 @@ async fn run(opts: Opts, launch: Launch, mut notes: Vec<String>) -> Result<Repor
             pid: p.pid,
         });
     }
-    targets.push(Target {
-        route: Route::Gateway,
-        port: gw.port,
-        pid: gw.proc.pid,
-    });
-    targets.retain(|t| opts.paths.contains(&t.route));
-    for (name, p) in [("gateway", &gw.proc), ("mock", &mock)] {
-        notes.push(format!(
-            "{name} pid {} runs on CPU(s) {}.",
-            p.pid,
-            cpus_allowed(&p.pid.to_string())
-        ));
+    for route in [Route::Gateway, Route::GatewayVk, Route::GatewayAnthropic] {
+        targets.push(Target {
+            route,
+            port: gw.port,
+            pid: gw.proc.pid,
+        });
     }
-    if let Some((p, _)) = &nginx {
+    if let Some(g) = &gw_off {
+        targets.push(Target {
+            route: Route::GatewayOff,
+            port: g.port,
+            pid: g.proc.pid,
+        });
+    }
+    targets.retain(|t| opts.paths.contains(&t.route));
+    targets.sort_by_key(|t| t.route);
+    let gateways: Vec<&Proc> = std::iter::once(&gw.proc)
+        .chain(gw_off.as_ref().map(|g| &g.proc))
+        .collect();
+    let servers: Vec<&Proc> = gateways
+        .iter()
+        .copied()
+        .chain(nginx.as_ref().map(|(p, _)| p))
+        .collect();
+    for p in servers.iter().copied().chain([&mock]) {
         notes.push(format!(
             "{} pid {} runs on CPU(s) {}.",
             p.name,
@@ -2087,9 +2370,7 @@ async fn run(opts: Opts, launch: Launch, mut notes: Vec<String>) -> Result<Repor
 
     let env = Env {
         mock_pid: mock.pid,
-        server_side: std::iter::once(gw.proc.pid)
-            .chain(nginx.as_ref().map(|(p, _)| p.pid))
-            .collect(),
+        server_side: servers.iter().map(|p| p.pid).collect(),
         client_cpu: opts.client_cpu.clone(),
         server_cpu: opts.gateway_cpu.clone(),
         mock_stats: reqwest::Url::parse(&format!("http://127.0.0.1:{mock_port}/__stats"))?,
@@ -2100,7 +2381,12 @@ async fn run(opts: Opts, launch: Launch, mut notes: Vec<String>) -> Result<Repor
         latency: Duration::from_millis(opts.latency_ms + 10 * opts.gap_ms),
     };
     for t in &targets {
-        preflight(&env, t, &kinds, &gw.proc.log_tail()).await?;
+        let log = gateways
+            .iter()
+            .find(|p| p.pid == t.pid)
+            .map(|p| p.log_tail())
+            .unwrap_or_default();
+        preflight(&env, t, &kinds, &log).await?;
     }
 
     // Prime every path once (discarded): first-touch page faults, lazy initialisation, the
@@ -2135,7 +2421,7 @@ async fn run(opts: Opts, launch: Launch, mut notes: Vec<String>) -> Result<Repor
                     let w = run_window(&env, t, kind, rate, opts.warmup, opts.duration).await?;
                     let s = Stats::from_window(&w, kind, opts.duration, tck);
                     eprintln!(
-                        "[{done}/{total_windows}] {rate}/s {:<6} {:<7} p50 {:>6} p90 {:>6} p99 {:>7} µs  cpu {:>5.1} µs/req  busy {:>3.0}%  lag p99 {:>5} µs  errors {}",
+                        "[{done}/{total_windows}] {rate}/s {:<6} {:<17} p50 {:>6} p90 {:>6} p99 {:>7} µs  cpu {:>5.1} µs/req  busy {:>3.0}%  lag p99 {:>5} µs  errors {}",
                         kind.name(),
                         t.route.name(),
                         us(s.lat.p50),
@@ -2148,8 +2434,8 @@ async fn run(opts: Opts, launch: Launch, mut notes: Vec<String>) -> Result<Repor
                     );
                     if s.errors() > 0 {
                         eprintln!("  !!! {} failed requests in this window", s.errors());
-                        if t.route == Route::Gateway {
-                            eprintln!("  gateway stderr tail:\n{}", gw.proc.log_tail());
+                        if let Some(p) = gateways.iter().find(|p| p.pid == t.pid) {
+                            eprintln!("  {} stderr tail:\n{}", p.name, p.log_tail());
                         }
                     }
                     cells.entry((rate, kind, t.route)).or_default().push(s);
@@ -2158,10 +2444,14 @@ async fn run(opts: Opts, launch: Launch, mut notes: Vec<String>) -> Result<Repor
         }
     }
 
+    if targets.iter().any(|t| t.route == Route::GatewayVk) {
+        notes.push(vk_usage_note(&env, gw.port).await);
+    }
     if TIMER_SLACK_SET.load(Ordering::Relaxed) {
         notes.push("Pacing thread timer slack set to 1 µs (/proc/TID/timerslack_ns).".into());
     }
-    if let Some(dir) = &gw.proc.dir {
+    for g in &gateways {
+        let Some(dir) = &g.dir else { continue };
         let files: Vec<String> = std::fs::read_dir(dir.path())
             .map(|rd| {
                 rd.filter_map(|e| e.ok())
@@ -2178,19 +2468,32 @@ async fn run(opts: Opts, launch: Launch, mut notes: Vec<String>) -> Result<Repor
                     .collect()
             })
             .unwrap_or_default();
-        notes.push(format!("Gateway app dir at the end: {}.", files.join(", ")));
+        notes.push(format!(
+            "{} app dir at the end: {}.",
+            g.name,
+            files.join(", ")
+        ));
+        let tail = g.log_tail();
+        if !tail.trim().is_empty() {
+            notes.push(format!(
+                "{} stderr (last lines): `{}`",
+                g.name,
+                tail.replace('\n', " ⏎ ")
+            ));
+        }
+    }
+    if let Some(g) = &gw_off {
+        notes.push(format!(
+            "gateway-off (request log and metrics off): start to `listening` line {:.0} ms; peak RSS (VmHWM) {}.",
+            g.startup.as_secs_f64() * 1000.0,
+            mb(status_kb(g.proc.pid, "VmHWM:")),
+        ));
     }
     let gateway_peak_kb = status_kb(gw.proc.pid, "VmHWM:");
     let nginx_peak_kb = nginx.as_ref().and_then(|(p, _)| status_kb(p.pid, "VmHWM:"));
-    let tail = gw.proc.log_tail();
-    if !tail.trim().is_empty() {
-        notes.push(format!(
-            "Gateway stderr (last lines): `{}`",
-            tail.replace('\n', " ⏎ ")
-        ));
-    }
     Ok(Report {
         opts,
+        routes: targets.iter().map(|t| t.route).collect(),
         cells,
         notes,
         gateway_startup_ms: gw.startup.as_secs_f64() * 1000.0,

@@ -29,7 +29,7 @@ pub async fn serve(
     listener: TcpListener,
     gateway: Arc<Gateway>,
     logs: Option<Arc<Logging>>,
-    telemetry: Arc<crate::plugins::telemetry::Telemetry>,
+    telemetry: Option<Arc<crate::plugins::telemetry::Telemetry>>,
     governance: Option<Arc<crate::plugins::governance::Governance>>,
 ) -> Result<()> {
     let watcher = gateway.watch_store(Duration::from_secs(1));

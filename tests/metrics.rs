@@ -20,7 +20,9 @@ use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message;
 use serde_json::{json, Value};
 
-use crate::common::{chat_body, config, eventually, http, key, provider, within, Gateway};
+use crate::common::{
+    assert_error_shape, chat_body, config, eventually, http, key, provider, within, Gateway,
+};
 use crate::mock::{openai, Mock};
 
 const KEY: &str = "sk-e2e-metrics-0123456789";
@@ -739,6 +741,46 @@ async fn otel_exports_over_grpc_and_counts_failed_exports() {
         })
         .await;
         assert_eq!(rx.spans().len(), 2, "the refused batch did arrive");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn telemetry_plugin_off_means_no_metrics_route_and_requests_still_flow() {
+    within(60, async {
+        let mock = Mock::openai("m").await;
+        let off = json!({"plugins": [{"enabled": false, "name": "telemetry", "config": {}}]});
+        let gw = gateway(&mock, off, &[]).await;
+        let chat = chat_body("openai/gpt-4o-mini", "hello");
+        let (status, body) = gw.post_with("/v1/chat/completions", &chat, &[TEAM]).await;
+        assert_eq!(status, 200, "{body}");
+        let mut stream = chat.clone();
+        stream["stream"] = json!(true);
+        let sse = gw.stream("/v1/chat/completions", &stream, &[]).await;
+        assert_eq!(sse.status, 200);
+        assert!(sse.ends_with_done(), "{}", sse.raw);
+        assert_eq!(mock.requests().len(), 2, "both reached the upstream");
+
+        // No registry: Bifrost registers no /metrics route, so the router's JSON 404 answers,
+        // for a scraper and for a browser alike (never the dashboard page).
+        let (status, body) = gw.get("/metrics").await;
+        assert_eq!(status, 404, "{body}");
+        let message = assert_error_shape(&body, 404);
+        assert!(message.contains("/metrics"), "{message}");
+        let page = http()
+            .get(format!("{}/metrics", gw.url))
+            .header("accept", "text/html")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), 404);
+
+        // The other observers still get every record: the request log has both requests.
+        eventually(15, "both requests in the request log", || async {
+            let (_, logs) = gw.get("/api/logs?limit=10").await;
+            (logs["pagination"]["total_count"] == 2).then_some(())
+        })
+        .await;
     })
     .await;
 }

@@ -15,20 +15,19 @@ use axum::response::{IntoResponse, Response};
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use http::HeaderValue;
 
-use super::AppState;
 use crate::plugins::telemetry::{labels, HttpObservation, Telemetry};
 
 /// The `path` label of requests that matched no route.
 pub const UNMATCHED: &str = "unmatched";
 
 /// `GET /metrics`: the registry in the Prometheus text format.
-pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+pub async fn metrics(State(telemetry): State<Arc<Telemetry>>) -> Response {
     (
         [(
             CONTENT_TYPE,
             HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
         )],
-        state.telemetry.render(),
+        telemetry.render(),
     )
         .into_response()
 }

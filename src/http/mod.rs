@@ -32,8 +32,8 @@ pub struct AppState {
     pub gateway: Arc<Gateway>,
     /// The request log, when `client.enable_logging` is on.
     pub logs: Option<Arc<Logging>>,
-    /// The Prometheus registry behind `/metrics`.
-    pub telemetry: Arc<crate::plugins::telemetry::Telemetry>,
+    /// The Prometheus registry behind `/metrics`, unless the telemetry plugin is off.
+    pub telemetry: Option<Arc<crate::plugins::telemetry::Telemetry>>,
     /// Governance (virtual keys, budgets, admin auth), when the server runs it.
     pub governance: Option<Arc<crate::plugins::governance::Governance>>,
 }
@@ -42,9 +42,10 @@ pub struct AppState {
 ///
 /// Layers, outermost first: CORS (answers preflights before anything else runs), then the
 /// body limit from `client.max_request_body_size_mb` (read once at start; a change needs a
-/// restart), then the `http_*` metrics around each route. Unknown routes and wrong methods
-/// answer in Bifrost's error JSON, but for the dashboard's files and pages (`GET`, see
-/// [`crate::dashboard`]).
+/// restart), then the `http_*` metrics around each route (these and `/metrics` itself only
+/// when the telemetry plugin is on: off, `/metrics` answers the JSON 404 as in Bifrost).
+/// Unknown routes and wrong methods answer in Bifrost's error JSON, but for the dashboard's
+/// files and pages (`GET`, see [`crate::dashboard`]).
 pub fn router(state: Arc<AppState>) -> Router {
     let client = state.gateway.snapshot().client.clone();
     let limit = usize::try_from(client.max_request_body_size_mb.saturating_mul(1024 * 1024))
@@ -102,9 +103,14 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/logs/{id}", get(logs::get))
         .merge(governance::routes());
-    Router::new()
-        .route("/health", get(admin::health))
-        .route("/metrics", get(metrics::metrics))
+    let mut app = Router::new().route("/health", get(admin::health));
+    if let Some(telemetry) = &state.telemetry {
+        app = app.route(
+            "/metrics",
+            get(metrics::metrics).with_state(Arc::clone(telemetry)),
+        );
+    }
+    let mut app = app
         .route("/ws", get(logs::ws))
         .nest("/v1", inference.clone())
         // The OpenAI SDK drop-in prefix: base_url may end in /openai or /openai/v1.
@@ -119,13 +125,15 @@ pub fn router(state: Arc<AppState>) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&state),
             auth::require_admin,
-        ))
+        ));
+    if let Some(telemetry) = &state.telemetry {
         // Per route (so `MatchedPath` is known), inside the body limit and CORS.
-        .layer(axum::middleware::from_fn_with_state(
-            Arc::clone(&state.telemetry),
+        app = app.layer(axum::middleware::from_fn_with_state(
+            Arc::clone(telemetry),
             metrics::track,
-        ))
-        .layer(DefaultBodyLimit::max(limit))
+        ));
+    }
+    app.layer(DefaultBodyLimit::max(limit))
         .layer(cors(&client.allowed_origins))
         .with_state(state)
 }

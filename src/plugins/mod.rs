@@ -12,7 +12,8 @@
 //!
 //! - [`logging`]: request logs in `logs.db` and live `/ws` events.
 //! - [`governance`]: virtual keys, budgets, rate limits, cost, admin auth (an `Admission`).
-//! - [`telemetry`]: Prometheus metrics at `/metrics`.
+//! - [`telemetry`]: Prometheus metrics at `/metrics` (on unless config.json's `plugins` has
+//!   `{"name": "telemetry", "enabled": false}`).
 //! - [`otel`]: OpenTelemetry spans exported over OTLP (HTTP or gRPC).
 //!
 //! [`Observer`]: crate::engine::tracking::Observer
@@ -22,3 +23,22 @@ pub mod logging;
 pub mod observability;
 pub mod otel;
 pub mod telemetry;
+
+use serde_json::Value;
+
+/// The entry named `name` in config.json's `plugins` array (`{"enabled", "name", "config"}`),
+/// if there is one.
+pub fn entry<'a>(plugins: Option<&'a Value>, name: &str) -> Option<&'a Value> {
+    plugins?
+        .as_array()?
+        .iter()
+        .find(|e| e.get("name").and_then(Value::as_str) == Some(name))
+}
+
+/// The `enabled` flag of a `plugins` entry (a missing flag is off, as in Bifrost).
+pub fn is_enabled(entry: &Value) -> bool {
+    entry
+        .get("enabled")
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
+}

@@ -1,6 +1,6 @@
-//! Wiring metrics and tracing into `bifrost serve`: the Prometheus registry (always on, like
-//! Bifrost's telemetry plugin) and the `otel` plugin when config.json enables it, both
-//! registered as observers of the gateway.
+//! Wiring metrics and tracing into `bifrost serve`: the Prometheus registry (on unless
+//! config.json's `plugins` turns the `telemetry` entry off, like Bifrost's telemetry plugin) and
+//! the `otel` plugin when config.json enables it, both registered as observers of the gateway.
 
 use std::path::Path;
 use std::sync::atomic::Ordering;
@@ -20,7 +20,7 @@ pub const OTEL_DRAIN: Duration = Duration::from_secs(5);
 /// Metrics and tracing, set up before the gateway is shared.
 #[derive(Debug)]
 pub struct Observability {
-    telemetry: Arc<Telemetry>,
+    telemetry: Option<Arc<Telemetry>>,
     exporter: Option<Exporter>,
 }
 
@@ -38,31 +38,38 @@ pub fn setup(
         Some(config) => Some(Otel::new(&config)?),
         None => None,
     };
-    let mut telemetry = Telemetry::new(&gateway.snapshot().client.prometheus_labels);
+    let mut telemetry = super::telemetry::enabled_in(plugins.as_ref())
+        .then(|| Telemetry::new(&gateway.snapshot().client.prometheus_labels));
     if let Some(logs) = logs {
         let writer = Arc::clone(&logs.writer);
-        telemetry = telemetry.with_counter(
-            "bifrost_log_records_dropped_total",
-            "Request log records dropped because the log writer's queue was full or a write failed.",
-            move || writer.dropped(),
-        );
+        telemetry = telemetry.map(|t| {
+            t.with_counter(
+                "bifrost_log_records_dropped_total",
+                "Request log records dropped because the log writer's queue was full or a write failed.",
+                move || writer.dropped(),
+            )
+        });
     }
     let mut observers: Vec<Arc<dyn Observer>> = Vec::new();
     let exporter = match otel {
         Some((plugin, exporter)) => {
             let dropped = plugin.dropped();
-            telemetry = telemetry.with_counter(
-                "bifrost_otel_spans_dropped_total",
-                "OpenTelemetry spans dropped because the export queue was full or an export failed.",
-                move || dropped.load(Ordering::Relaxed),
-            );
+            telemetry = telemetry.map(|t| {
+                t.with_counter(
+                    "bifrost_otel_spans_dropped_total",
+                    "OpenTelemetry spans dropped because the export queue was full or an export failed.",
+                    move || dropped.load(Ordering::Relaxed),
+                )
+            });
             observers.push(plugin);
             Some(exporter)
         }
         None => None,
     };
-    let telemetry = Arc::new(telemetry);
-    observers.insert(0, Arc::clone(&telemetry) as Arc<dyn Observer>);
+    let telemetry = telemetry.map(Arc::new);
+    if let Some(t) = &telemetry {
+        observers.insert(0, Arc::clone(t) as Arc<dyn Observer>);
+    }
     Ok((
         gateway.with_observers(observers),
         Observability {
@@ -73,9 +80,9 @@ pub fn setup(
 }
 
 impl Observability {
-    /// Starts the span exporter (inside the runtime); returns the registry for the router and
-    /// the exporter's handle for shutdown.
-    pub fn start(self) -> (Arc<Telemetry>, Option<ExporterHandle>) {
+    /// Starts the span exporter (inside the runtime); returns the registry for the router (none
+    /// when the telemetry plugin is off) and the exporter's handle for shutdown.
+    pub fn start(self) -> (Option<Arc<Telemetry>>, Option<ExporterHandle>) {
         (self.telemetry, self.exporter.map(Exporter::spawn))
     }
 }

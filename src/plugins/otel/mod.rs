@@ -79,22 +79,9 @@ fn default_protocol() -> String {
 
 /// The enabled `otel` entry of config.json's `plugins`, if any.
 pub fn config_from_plugins(plugins: Option<&Value>) -> Result<Option<OtelConfig>> {
-    let Some(entries) = plugins.and_then(Value::as_array) else {
+    let Some(entry) = super::entry(plugins, "otel").filter(|e| super::is_enabled(e)) else {
         return Ok(None);
     };
-    let Some(entry) = entries
-        .iter()
-        .find(|e| e.get("name").and_then(Value::as_str) == Some("otel"))
-    else {
-        return Ok(None);
-    };
-    if !entry
-        .get("enabled")
-        .and_then(Value::as_bool)
-        .unwrap_or(false)
-    {
-        return Ok(None);
-    }
     let config = entry.get("config").cloned().unwrap_or(Value::Null);
     serde_json::from_value(config)
         .map(Some)

@@ -70,6 +70,18 @@ pub struct HttpObservation<'a> {
     pub response_bytes: Option<u64>,
 }
 
+/// Whether the telemetry plugin runs: always, unless config.json's `plugins` has its entry
+/// with `"enabled": false` (Bifrost: "default-on; only an explicit `enabled: false` disables
+/// it", so upgraders never lose `/metrics` silently). Off means no registry, no `http_*`
+/// middleware, no observer, and `/metrics` answers Bifrost's JSON 404, as Bifrost does when it
+/// registers no metrics route.
+pub fn enabled_in(plugins: Option<&serde_json::Value>) -> bool {
+    super::entry(plugins, "telemetry")
+        .and_then(|e| e.get("enabled"))
+        .and_then(serde_json::Value::as_bool)
+        .unwrap_or(true)
+}
+
 /// The metrics registry; an [`Observer`] of every finished request and the HTTP middleware's
 /// sink.
 #[derive(Debug)]

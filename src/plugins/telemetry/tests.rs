@@ -312,3 +312,21 @@ fn histograms_are_cumulative_with_gos_le_spelling() {
     d.observe(-1.0);
     assert_eq!(d.count(), 3, "NaN and negative values are ignored");
 }
+
+#[test]
+fn only_an_explicit_false_turns_the_plugin_off() {
+    use serde_json::json;
+    assert!(enabled_in(None), "no plugins array");
+    assert!(enabled_in(Some(
+        &json!([{"name": "otel", "enabled": false}])
+    )));
+    assert!(enabled_in(Some(
+        &json!([{"name": "telemetry", "config": {"custom_labels": ["team"]}}])
+    )));
+    assert!(enabled_in(Some(
+        &json!([{"name": "telemetry", "enabled": true}])
+    )));
+    assert!(!enabled_in(Some(
+        &json!([{"name": "telemetry", "enabled": false, "config": {}}])
+    )));
+}
