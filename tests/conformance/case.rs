@@ -95,6 +95,7 @@ pub enum Op {
 pub enum Case {
     Chat,
     Stream,
+    StreamToolCall,
     ToolRoundTrip,
     SystemPrompt,
     Image,
@@ -104,9 +105,10 @@ pub enum Case {
     Unsupported,
 }
 
-pub const CASES: [Case; 9] = [
+pub const CASES: [Case; 10] = [
     Case::Chat,
     Case::Stream,
+    Case::StreamToolCall,
     Case::ToolRoundTrip,
     Case::SystemPrompt,
     Case::Image,
@@ -121,6 +123,7 @@ impl Case {
         match self {
             Case::Chat => "chat",
             Case::Stream => "stream",
+            Case::StreamToolCall => "stream_tool_call",
             Case::ToolRoundTrip => "tool_round_trip",
             Case::SystemPrompt => "system_prompt",
             Case::Image => "image",
@@ -162,6 +165,23 @@ impl Case {
                 let got = up.last();
                 provider.assert_chat_call(&got, true);
                 assert_eq!(provider.wire.user_text(&got.body), ask.text);
+            }
+            Case::StreamToolCall => {
+                let ask = Ask {
+                    tool: true,
+                    ..Ask::text("Weather in Paris, streamed?")
+                };
+                let reply = ingress.stream(&up.gateway, model, &ask).await;
+                assert_eq!(reply.stop, Stop::Tool, "{reply:?}");
+                let [call] = &reply.tool_calls[..] else {
+                    panic!("one tool call expected: {reply:?}");
+                };
+                assert_eq!(call.name, TOOL);
+                assert_eq!(call.args, json!({"city": "Paris"}));
+                assert!(!call.id.is_empty(), "{call:?}");
+                let got = up.last();
+                provider.assert_chat_call(&got, true);
+                assert_eq!(provider.wire.tools(&got.body), vec![TOOL.to_owned()]);
             }
             Case::ToolRoundTrip => tool_round_trip(ingress, provider, up).await,
             Case::SystemPrompt => {

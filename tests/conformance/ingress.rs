@@ -131,7 +131,7 @@ impl Ingress {
                     });
                 Reply {
                     text: sse.content(),
-                    tool_calls: Vec::new(),
+                    tool_calls: openai_streamed_calls(&chunks),
                     stop: openai_stop(finish),
                     usage,
                 }
@@ -170,7 +170,7 @@ impl Ingress {
                 };
                 Reply {
                     text,
-                    tool_calls: Vec::new(),
+                    tool_calls: anthropic_streamed_calls(&events),
                     stop: anthropic_stop(
                         delta["delta"]["stop_reason"].as_str().unwrap_or_default(),
                     ),
@@ -187,7 +187,9 @@ impl Ingress {
                     sse.raw
                 );
                 let mut reply = genai_reply(last);
-                reply.text = chunks.iter().map(|c| genai_reply(c).text).collect();
+                let each: Vec<Reply> = chunks.iter().map(genai_reply).collect();
+                reply.text = each.iter().map(|r| r.text.as_str()).collect();
+                reply.tool_calls = each.into_iter().flat_map(|r| r.tool_calls).collect();
                 reply
             }
             Ingress::Responses => {
@@ -499,6 +501,77 @@ fn anthropic_stop(reason: &str) -> Stop {
         "tool_use" => Stop::Tool,
         other => panic!("unexpected stop_reason {other:?}"),
     }
+}
+
+/// Tool calls assembled from OpenAI chunks' `delta.tool_calls` fragments, by index.
+fn openai_streamed_calls(chunks: &[Value]) -> Vec<ToolCall> {
+    let mut calls: Vec<(u64, ToolCall, String)> = Vec::new();
+    let fragments = chunks
+        .iter()
+        .filter_map(|c| c["choices"][0]["delta"]["tool_calls"].as_array())
+        .flatten();
+    for fragment in fragments {
+        let index = u(&fragment["index"]);
+        let at = match calls.iter().position(|(i, _, _)| *i == index) {
+            Some(at) => at,
+            None => {
+                let call = ToolCall {
+                    id: String::new(),
+                    name: String::new(),
+                    args: Value::Null,
+                };
+                calls.push((index, call, String::new()));
+                calls.len() - 1
+            }
+        };
+        let (_, call, args) = &mut calls[at];
+        if let Some(id) = fragment["id"].as_str() {
+            call.id = id.to_owned();
+        }
+        if let Some(name) = fragment["function"]["name"].as_str() {
+            call.name.push_str(name);
+        }
+        args.push_str(
+            fragment["function"]["arguments"]
+                .as_str()
+                .unwrap_or_default(),
+        );
+    }
+    calls
+        .into_iter()
+        .map(|(_, mut call, args)| {
+            call.args = args_of(&json!(args));
+            call
+        })
+        .collect()
+}
+
+/// Tool calls assembled from Anthropic's `tool_use` blocks and their `input_json_delta`s.
+fn anthropic_streamed_calls(events: &[(String, Value)]) -> Vec<ToolCall> {
+    let starts = events
+        .iter()
+        .filter(|(n, d)| n == "content_block_start" && d["content_block"]["type"] == "tool_use");
+    starts
+        .map(|(_, start)| {
+            let index = &start["index"];
+            let args: String = events
+                .iter()
+                .filter(|(n, d)| n == "content_block_delta" && d["index"] == *index)
+                .filter_map(|(_, d)| d["delta"]["partial_json"].as_str())
+                .collect();
+            ToolCall {
+                id: start["content_block"]["id"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+                name: start["content_block"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+                args: args_of(&json!(args)),
+            }
+        })
+        .collect()
 }
 
 /// Anthropic's input tokens leave out cache reads and writes; OpenAI's prompt counts them.
