@@ -1,5 +1,6 @@
 //! The OpenAI wire format: chat completions (JSON, tool calls, JSON mode, SSE with a final usage
-//! chunk and `[DONE]`; `[max_tokens]` in the user text ends it for `length`), text completions, embeddings and the model list.
+//! chunk and `[DONE]`; `[max_tokens]` in the user text ends it for `length`), text completions,
+//! embeddings and the model list.
 
 use std::sync::Arc;
 
