@@ -10,7 +10,7 @@ use crate::mock::Recorded;
 
 const ACCESS_KEY: &str = "AKIAE2EBEDROCKTEST";
 const SECRET_KEY: &str = "e2e/Secret+Key=0123456789abcdefghij";
-const MODEL: &str = "anthropic.claude-3-5-haiku-20241022-v1:0";
+pub const MODEL: &str = "anthropic.claude-3-5-haiku-20241022-v1:0";
 const MODEL_PATH: &str = "/model/anthropic.claude-3-5-haiku-20241022-v1%3A0";
 
 /// A key signing with static credentials from the environment.
@@ -39,11 +39,11 @@ async fn gateway_with(
     Gateway::launch(&config(json!({ "bedrock": p })), &env).await
 }
 
-async fn gateway(mock: &BedrockMock) -> Gateway {
+pub async fn gateway(mock: &BedrockMock) -> Gateway {
     gateway_with(mock, sigv4_key(json!({})), SECRET_KEY, |_| {}).await
 }
 
-async fn mock() -> BedrockMock {
+pub async fn mock() -> BedrockMock {
     BedrockMock::start("bedrock-mock", ACCESS_KEY, SECRET_KEY).await
 }
 

@@ -10,6 +10,7 @@ mod anthropic;
 mod bad_input;
 mod bedrock;
 mod cli;
+mod conformance;
 mod dashboard;
 mod gemini;
 mod governance;

@@ -36,7 +36,7 @@ async fn gateway_as(mock: &Mock, region: &str, email: &str) -> Gateway {
     Gateway::launch(&cfg, &[("E2E_VERTEX_SA", &service_account(mock, email))]).await
 }
 
-async fn gateway(mock: &Mock) -> Gateway {
+pub async fn gateway(mock: &Mock) -> Gateway {
     gateway_as(mock, "us-central1", gemini::SA_EMAIL).await
 }
 

@@ -1,7 +1,7 @@
 //! Anthropic's Messages API: `/v1/messages` JSON and the native SSE event sequence
 //! (message_start, content_block_start, ping, content_block_delta with text_delta and
 //! input_json_delta, content_block_stop, message_delta, message_stop), `/v1/models`, and
-//! Anthropic's error JSON.
+//! Anthropic's error JSON. A user text containing `[max_tokens]` stops for `max_tokens`.
 
 use std::sync::Arc;
 
@@ -41,6 +41,16 @@ fn tool_name(body: &Value) -> Option<String> {
     (!answered).then(|| name.to_owned())
 }
 
+/// `max_tokens` when the last user text contains [`openai::MAX_TOKENS_MARKER`], else
+/// `end_turn`.
+fn text_stop(body: &Value) -> &'static str {
+    if last_user_text(&body["messages"]).contains(super::openai::MAX_TOKENS_MARKER) {
+        "max_tokens"
+    } else {
+        "end_turn"
+    }
+}
+
 /// The text the model answers with.
 pub fn answer_text(state: &MockState, body: &Value) -> String {
     format!(
@@ -53,7 +63,7 @@ pub fn answer_text(state: &MockState, body: &Value) -> String {
 fn message(state: &MockState, rec: &Recorded) -> Value {
     let body = &rec.body;
     let mut content = vec![json!({"type": "text", "text": answer_text(state, body)})];
-    let mut stop = "end_turn";
+    let mut stop = text_stop(body);
     if let Some(tool) = tool_name(body) {
         content.push(json!({"type": "tool_use", "id": "toolu_mock_1", "name": tool, "input": {"city": "Paris"}}));
         stop = "tool_use";
@@ -103,7 +113,7 @@ fn stream(state: &Arc<MockState>, rec: &Recorded) -> Response {
         "content_block_stop",
         &json!({"type": "content_block_stop", "index": 0}),
     ));
-    let mut stop = "end_turn";
+    let mut stop = text_stop(body);
     if let Some(tool) = tool_name(body) {
         events.push(event(
             "content_block_start",

@@ -1,5 +1,6 @@
 //! The OpenAI wire format: chat completions (JSON, tool calls, JSON mode, SSE with a final usage
-//! chunk and `[DONE]`), text completions, embeddings and the model list.
+//! chunk and `[DONE]`; `[max_tokens]` in the user text ends it for `length`), text completions,
+//! embeddings and the model list.
 
 use std::sync::Arc;
 
@@ -9,6 +10,9 @@ use serde_json::{json, Value};
 use super::{json_response, last_user_text, sse_response, MockState, Recorded};
 
 pub const CREATED: u64 = 1_700_000_000;
+
+/// A user text containing this makes the answer stop for length (as if `max_tokens` cut it).
+pub const MAX_TOKENS_MARKER: &str = "[max_tokens]";
 
 /// OpenAI's error body.
 pub fn error(message: &str, kind: &str, code: &str) -> Value {
@@ -49,6 +53,15 @@ fn wants_tool_call(body: &Value) -> Option<String> {
     (!last_is_tool).then(|| name.to_owned())
 }
 
+/// `length` when the last user message asks for it with `[max_tokens]`, else `stop`.
+fn text_finish(body: &Value) -> &'static str {
+    if last_user_text(&body["messages"]).contains(MAX_TOKENS_MARKER) {
+        "length"
+    } else {
+        "stop"
+    }
+}
+
 /// The answer's text: the label and the last user message, so a test can tell who answered.
 pub fn answer_text(state: &MockState, body: &Value) -> String {
     format!(
@@ -79,7 +92,7 @@ fn chat(state: &MockState, rec: &Recorded) -> Value {
     } else {
         (
             json!({"role": "assistant", "content": answer_text(state, body)}),
-            "stop",
+            text_finish(body),
         )
     };
     json!({
@@ -138,7 +151,7 @@ fn chat_stream(state: &Arc<MockState>, rec: &Recorded) -> Response {
         for piece in STREAM_PIECES {
             events.push(data(&chunk(model, json!({"content": piece}), Value::Null)));
         }
-        "stop"
+        text_finish(body)
     };
     events.push(data(&chunk(model, json!({}), json!(finish))));
     // Like OpenAI, usage only when asked for, in a last chunk without choices.
