@@ -19,5 +19,6 @@ mod keys;
 mod lifecycle;
 mod logs;
 mod metrics;
+mod passthrough;
 mod resilience;
 mod sdk;

@@ -300,5 +300,10 @@ async fn dispatch(
             r.extra_fields = Some(extra);
             Ok(Outcome::Embed(r))
         }
+        Op::Passthrough(req) => {
+            let mut r = client.passthrough(call, req).await?;
+            r.body = super::passthrough::hold(r.body, idle, &p.name, slot);
+            Ok(Outcome::Passthrough(r))
+        }
     }
 }

@@ -10,6 +10,7 @@ mod attempt;
 pub mod keys;
 mod models;
 mod op;
+mod passthrough;
 pub mod queue;
 pub mod retry;
 pub mod routing;

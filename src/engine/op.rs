@@ -1,6 +1,7 @@
 //! One inference operation as the engine handles it: the request borrowed, and its outcome.
 
 use super::capture;
+use crate::providers::passthrough::{PassthroughRequest, PassthroughResponse};
 use crate::providers::{ChatStream, TextStream};
 use crate::schemas::openai::{
     ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, MessageContent, TextRequest,
@@ -14,6 +15,7 @@ pub(super) enum Op<'a> {
     Text(&'a TextRequest),
     TextStream(&'a TextRequest),
     Embed(&'a EmbeddingRequest),
+    Passthrough(&'a PassthroughRequest),
 }
 
 pub(super) enum Outcome {
@@ -22,6 +24,7 @@ pub(super) enum Outcome {
     Text(TextResponse),
     TextStream(TextStream),
     Embed(EmbeddingResponse),
+    Passthrough(PassthroughResponse),
 }
 
 impl Op<'_> {
@@ -30,6 +33,7 @@ impl Op<'_> {
             Op::Chat(r) | Op::ChatStream(r) => &r.model,
             Op::Text(r) | Op::TextStream(r) => &r.model,
             Op::Embed(r) => &r.model,
+            Op::Passthrough(r) => &r.routed_model,
         }
     }
 
@@ -38,11 +42,17 @@ impl Op<'_> {
             Op::Chat(r) | Op::ChatStream(r) => &r.fallbacks,
             Op::Text(r) | Op::TextStream(r) => &r.fallbacks,
             Op::Embed(r) => &r.fallbacks,
+            // A native body cannot go to another provider.
+            Op::Passthrough(_) => &[],
         }
     }
 
     pub(super) fn is_stream(&self) -> bool {
-        matches!(self, Op::ChatStream(_) | Op::TextStream(_))
+        match self {
+            Op::ChatStream(_) | Op::TextStream(_) => true,
+            Op::Passthrough(r) => r.stream,
+            Op::Chat(_) | Op::Text(_) | Op::Embed(_) => false,
+        }
     }
 
     pub(super) fn capture(&self, with_content: bool) -> (Option<String>, Option<String>) {
@@ -50,6 +60,7 @@ impl Op<'_> {
             Op::Chat(r) | Op::ChatStream(r) => capture::chat(r, with_content),
             Op::Text(r) | Op::TextStream(r) => capture::text(r, with_content),
             Op::Embed(r) => capture::embedding(r, with_content),
+            Op::Passthrough(r) => capture::passthrough(r, with_content),
         }
     }
 
@@ -72,6 +83,7 @@ impl Op<'_> {
                 .sum(),
             Op::Text(r) | Op::TextStream(r) => r.prompt.to_string().len(),
             Op::Embed(r) => r.input.to_string().len(),
+            Op::Passthrough(r) => r.body.len(),
         };
         (bytes as u64).div_ceil(4)
     }
@@ -83,6 +95,7 @@ impl Op<'_> {
             }
             Op::Text(r) | Op::TextStream(r) => r.max_tokens.map(u64::from),
             Op::Embed(_) => Some(0),
+            Op::Passthrough(r) => r.max_output_tokens,
         }
     }
 
@@ -93,6 +106,8 @@ impl Op<'_> {
             Op::Text(_) => RequestType::TextCompletion,
             Op::TextStream(_) => RequestType::TextCompletionStream,
             Op::Embed(_) => RequestType::Embedding,
+            Op::Passthrough(r) if r.stream => RequestType::PassthroughStream,
+            Op::Passthrough(_) => RequestType::Passthrough,
         }
     }
 }

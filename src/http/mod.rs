@@ -10,6 +10,7 @@ pub mod governance;
 pub mod inference;
 pub mod logs;
 pub mod metrics;
+pub mod passthrough;
 pub mod request;
 pub mod responses;
 
@@ -111,6 +112,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .nest("/openai", inference.clone())
         // The Anthropic and GenAI SDK prefixes and the composites (/litellm, ...).
         .merge(dropin::routes(&inference))
+        // Native requests forwarded unchanged, still admitted, logged and measured.
+        .merge(passthrough::routes())
         .nest("/api", api)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

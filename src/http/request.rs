@@ -10,15 +10,20 @@ use crate::config::types::ClientConfig;
 use crate::engine::RequestOptions;
 use crate::error::Error;
 
+/// The body's bytes; an over-limit body is a 413.
+pub fn body_bytes(body: Result<Bytes, BytesRejection>, limit_mb: u64) -> Result<Bytes, Error> {
+    body.map_err(|rejection| match rejection.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => Error::PayloadTooLarge { limit_mb },
+        _ => Error::BadRequest(format!("could not read the request body: {rejection}")),
+    })
+}
+
 /// Parses a JSON body, naming the bad field's path; an over-limit body is a 413.
 pub fn parse_json<T: DeserializeOwned>(
     body: Result<Bytes, BytesRejection>,
     limit_mb: u64,
 ) -> Result<T, Error> {
-    let bytes = body.map_err(|rejection| match rejection.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => Error::PayloadTooLarge { limit_mb },
-        _ => Error::BadRequest(format!("could not read the request body: {rejection}")),
-    })?;
+    let bytes = body_bytes(body, limit_mb)?;
     if bytes.is_empty() {
         return Err(Error::BadRequest(
             "request body is empty; send a JSON object".into(),

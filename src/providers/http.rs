@@ -18,6 +18,9 @@ pub enum Auth {
     Bearer,
     /// `x-api-key: <key>` (Anthropic).
     XApiKey,
+    /// The key as the whole value of a header of its own (`api-key` for Azure,
+    /// `x-goog-api-key` for Google's GenAI API).
+    Header(&'static str),
 }
 
 /// POSTs a JSON body and returns the response once its status is a success; a failure status is
@@ -52,29 +55,13 @@ pub async fn get(
 }
 
 async fn send(
-    mut req: reqwest::RequestBuilder,
+    req: reqwest::RequestBuilder,
     call: &Call<'_>,
     auth: Auth,
     fixed_headers: &[(HeaderName, HeaderValue)],
     parse_error: fn(&str, u16, &[u8]) -> UpstreamError,
 ) -> Result<reqwest::Response> {
-    for (name, value) in fixed_headers.iter().chain(call.extra_headers) {
-        req = req.header(name, value);
-    }
-    if let Some(key) = call.api_key {
-        req = match auth {
-            Auth::Bearer => req.bearer_auth(key.expose()),
-            Auth::XApiKey => req.header("x-api-key", key.expose()),
-        };
-    }
-    // The timeout bounds the wait for the response head, not the body: a stream may run longer
-    // than the request timeout, and its silences are bounded by the stream idle timeout
-    // instead. (reqwest's own timeout would cut long streams.) JSON bodies are bounded again
-    // in `read_json`.
-    let resp = tokio::time::timeout(call.timeout, req.send())
-        .await
-        .map_err(|_| timeout(call))?
-        .map_err(|e| transport_error(call, &e))?;
+    let resp = send_unchecked(req, call, auth, fixed_headers).await?;
     let status = resp.status().as_u16();
     if (200..300).contains(&status) {
         return Ok(resp);
@@ -88,6 +75,34 @@ async fn send(
         status,
         &body,
     ))))
+}
+
+/// Sends a request with the call's headers and auth and returns the response head whatever
+/// its status (passthrough hands error answers back as they are).
+pub async fn send_unchecked(
+    mut req: reqwest::RequestBuilder,
+    call: &Call<'_>,
+    auth: Auth,
+    fixed_headers: &[(HeaderName, HeaderValue)],
+) -> Result<reqwest::Response> {
+    for (name, value) in fixed_headers.iter().chain(call.extra_headers) {
+        req = req.header(name, value);
+    }
+    if let Some(key) = call.api_key {
+        req = match auth {
+            Auth::Bearer => req.bearer_auth(key.expose()),
+            Auth::XApiKey => req.header("x-api-key", key.expose()),
+            Auth::Header(name) => req.header(name, key.expose()),
+        };
+    }
+    // The timeout bounds the wait for the response head, not the body: a stream may run longer
+    // than the request timeout, and its silences are bounded by the stream idle timeout
+    // instead. (reqwest's own timeout would cut long streams.) JSON bodies are bounded again
+    // in `read_json`.
+    tokio::time::timeout(call.timeout, req.send())
+        .await
+        .map_err(|_| timeout(call))?
+        .map_err(|e| transport_error(call, &e))
 }
 
 fn timeout(call: &Call<'_>) -> Error {
@@ -152,13 +167,18 @@ pub fn sse_events(
     resp: reqwest::Response,
 ) -> impl Stream<Item = Result<SseEvent>> + Send + 'static {
     let provider = call.provider.to_owned();
-    let bytes = resp.bytes_stream().map(move |r: reqwest::Result<Bytes>| {
-        r.map_err(|e| Error::Network {
-            provider: provider.clone(),
-            message: format!("stream interrupted: {}", e.without_url_ref()),
-        })
-    });
+    let bytes = resp
+        .bytes_stream()
+        .map(move |r: reqwest::Result<Bytes>| r.map_err(|e| interrupted(&provider, &e)));
     sse::events(Box::pin(bytes))
+}
+
+/// A body that broke off after the head arrived, without the URL.
+pub fn interrupted(provider: &str, e: &reqwest::Error) -> Error {
+    Error::Network {
+        provider: provider.to_owned(),
+        message: format!("stream interrupted: {}", e.without_url_ref()),
+    }
 }
 
 /// Parses OpenAI's error body (`{"error":{...}}`), falling back to the raw text.

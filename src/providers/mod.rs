@@ -7,6 +7,7 @@
 pub mod anthropic;
 pub mod http;
 pub mod openai_compat;
+pub mod passthrough;
 pub mod sse;
 pub mod vendors;
 
@@ -135,6 +136,15 @@ impl ProviderClient {
                 request_type: RequestType::Embedding.as_str(),
             }),
         }
+    }
+
+    /// A native request forwarded unchanged; the answer comes back whatever its status.
+    pub async fn passthrough(
+        &self,
+        call: &Call<'_>,
+        req: &passthrough::PassthroughRequest,
+    ) -> Result<passthrough::PassthroughResponse> {
+        passthrough::forward(&self.http, call, req).await
     }
 
     /// The upstream's model list (bare ids).

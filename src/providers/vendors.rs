@@ -215,6 +215,8 @@ pub fn supports(vendor: &Vendor, request_type: RequestType) -> bool {
         RequestType::TextCompletion => vendor.text_completion,
         RequestType::Embedding => vendor.embeddings,
         RequestType::ListModels => vendor.list_models,
+        // Raw forwarding needs nothing of the wire format but its base URL and auth.
+        RequestType::Passthrough | RequestType::PassthroughStream => true,
     }
 }
 

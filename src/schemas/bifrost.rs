@@ -19,6 +19,10 @@ pub enum RequestType {
     ChatCompletionStream,
     /// `POST /v1/embeddings`
     Embedding,
+    /// A native request forwarded unchanged (`/openai_passthrough/*`, ...).
+    Passthrough,
+    /// A passthrough request whose answer streams.
+    PassthroughStream,
 }
 
 impl RequestType {
@@ -31,6 +35,8 @@ impl RequestType {
             RequestType::ChatCompletion => "chat_completion",
             RequestType::ChatCompletionStream => "chat_completion_stream",
             RequestType::Embedding => "embedding",
+            RequestType::Passthrough => "passthrough",
+            RequestType::PassthroughStream => "passthrough_stream",
         }
     }
 }
