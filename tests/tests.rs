@@ -9,6 +9,7 @@ mod admin;
 mod anthropic;
 mod bad_input;
 mod cli;
+mod cohere;
 mod dashboard;
 mod governance;
 mod inference;

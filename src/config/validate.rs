@@ -52,7 +52,7 @@ pub fn provider_config(name: &str, p: &ProviderConfig) -> Vec<String> {
         (Some(custom), None) => {
             if WireFormat::from_base_type(&custom.base_provider_type).is_none() {
                 problems.push(format!(
-                    "{at}.custom_provider_config.base_provider_type: `{}` is not supported; use openai or anthropic",
+                    "{at}.custom_provider_config.base_provider_type: `{}` is not supported; use openai, anthropic or cohere",
                     custom.base_provider_type
                 ));
             }

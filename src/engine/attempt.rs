@@ -300,6 +300,12 @@ async fn dispatch(
             r.extra_fields = Some(extra);
             Ok(Outcome::Embed(r))
         }
+        Op::Rerank(req) => {
+            let mut r = client.rerank(call, req).await?;
+            extra.latency = stream::millis(started.elapsed());
+            r.extra_fields = Some(extra);
+            Ok(Outcome::Rerank(r))
+        }
         Op::Passthrough(req) => {
             let mut r = client.passthrough(call, req).await?;
             r.body = super::passthrough::hold(r.body, idle, &p.name, slot);

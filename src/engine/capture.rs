@@ -7,6 +7,7 @@ use crate::providers::passthrough::PassthroughRequest;
 use crate::schemas::openai::{
     ChatRequest, ChatResponse, EmbeddingRequest, TextRequest, TextResponse,
 };
+use crate::schemas::rerank::{RerankRequest, RerankResponse};
 
 /// (input, params) of a chat request.
 pub fn chat(req: &ChatRequest, with_content: bool) -> (Option<String>, Option<String>) {
@@ -49,6 +50,21 @@ pub fn passthrough(
         params["model"] = Value::from(model);
     }
     (input, Some(params.to_string()))
+}
+
+/// (input, params) of a rerank request: the query and documents, and the rest.
+pub fn rerank(req: &RerankRequest, with_content: bool) -> (Option<String>, Option<String>) {
+    let input = with_content
+        .then(|| serde_json::json!({"query": req.query, "documents": req.documents}).to_string());
+    (
+        input,
+        params(serde_json::to_value(req).ok(), &["query", "documents"]),
+    )
+}
+
+/// The answer of a rerank response: its results.
+pub fn rerank_output(resp: &RerankResponse) -> Option<String> {
+    serde_json::to_string(&resp.results).ok()
 }
 
 /// The request's parameters without its content.

@@ -7,6 +7,7 @@ use crate::schemas::openai::{
     ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, MessageContent, TextRequest,
     TextResponse,
 };
+use crate::schemas::rerank::{RerankRequest, RerankResponse};
 use crate::schemas::RequestType;
 
 pub(super) enum Op<'a> {
@@ -16,6 +17,7 @@ pub(super) enum Op<'a> {
     TextStream(&'a TextRequest),
     Embed(&'a EmbeddingRequest),
     Passthrough(&'a PassthroughRequest),
+    Rerank(&'a RerankRequest),
 }
 
 pub(super) enum Outcome {
@@ -25,6 +27,7 @@ pub(super) enum Outcome {
     TextStream(TextStream),
     Embed(EmbeddingResponse),
     Passthrough(PassthroughResponse),
+    Rerank(RerankResponse),
 }
 
 impl Op<'_> {
@@ -34,6 +37,7 @@ impl Op<'_> {
             Op::Text(r) | Op::TextStream(r) => &r.model,
             Op::Embed(r) => &r.model,
             Op::Passthrough(r) => &r.routed_model,
+            Op::Rerank(r) => &r.model,
         }
     }
 
@@ -44,6 +48,7 @@ impl Op<'_> {
             Op::Embed(r) => &r.fallbacks,
             // A native body cannot go to another provider.
             Op::Passthrough(_) => &[],
+            Op::Rerank(r) => &r.fallbacks,
         }
     }
 
@@ -51,7 +56,7 @@ impl Op<'_> {
         match self {
             Op::ChatStream(_) | Op::TextStream(_) => true,
             Op::Passthrough(r) => r.stream,
-            Op::Chat(_) | Op::Text(_) | Op::Embed(_) => false,
+            Op::Chat(_) | Op::Text(_) | Op::Embed(_) | Op::Rerank(_) => false,
         }
     }
 
@@ -61,6 +66,7 @@ impl Op<'_> {
             Op::Text(r) | Op::TextStream(r) => capture::text(r, with_content),
             Op::Embed(r) => capture::embedding(r, with_content),
             Op::Passthrough(r) => capture::passthrough(r, with_content),
+            Op::Rerank(r) => capture::rerank(r, with_content),
         }
     }
 
@@ -84,6 +90,9 @@ impl Op<'_> {
             Op::Text(r) | Op::TextStream(r) => r.prompt.to_string().len(),
             Op::Embed(r) => r.input.to_string().len(),
             Op::Passthrough(r) => r.body.len(),
+            Op::Rerank(r) => {
+                r.query.len() + r.documents.iter().map(|d| d.text.len()).sum::<usize>()
+            }
         };
         (bytes as u64).div_ceil(4)
     }
@@ -94,7 +103,7 @@ impl Op<'_> {
                 r.max_completion_tokens.or(r.max_tokens).map(u64::from)
             }
             Op::Text(r) | Op::TextStream(r) => r.max_tokens.map(u64::from),
-            Op::Embed(_) => Some(0),
+            Op::Embed(_) | Op::Rerank(_) => Some(0),
             Op::Passthrough(r) => r.max_output_tokens,
         }
     }
@@ -108,6 +117,7 @@ impl Op<'_> {
             Op::Embed(_) => RequestType::Embedding,
             Op::Passthrough(r) if r.stream => RequestType::PassthroughStream,
             Op::Passthrough(_) => RequestType::Passthrough,
+            Op::Rerank(_) => RequestType::Rerank,
         }
     }
 }

@@ -53,6 +53,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/chat/completions", post(inference::chat_completions))
         .route("/completions", post(inference::completions))
         .route("/embeddings", post(inference::embeddings))
+        .route("/rerank", post(inference::rerank))
         .route("/models", get(inference::models))
         .route("/responses", post(responses::create));
     let api = Router::new()

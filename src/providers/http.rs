@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::sse::{self, SseEvent};
 use super::Call;
 use crate::error::{Error, Result, UpstreamError};
-use crate::schemas::openai::ErrorBody;
+use crate::schemas::openai::{ErrorBody, JsonObject};
 
 /// How a wire format authenticates.
 #[derive(Debug, Clone, Copy)]
@@ -221,6 +221,63 @@ fn value_text(v: serde_json::Value) -> String {
         serde_json::Value::String(s) => s,
         other => other.to_string(),
     }
+}
+
+/// A request body: the typed request, or, when unknown client fields pass through
+/// (`x-bf-passthrough-extra-params`), the typed request as a JSON object with those fields added.
+/// Translated fields win over passed-through ones so that a stray field cannot produce a
+/// duplicate key.
+#[derive(Serialize)]
+#[serde(untagged)]
+pub enum WithExtra<T: Serialize> {
+    /// No extra fields.
+    Typed(Box<T>),
+    /// The request with the extra fields merged in.
+    Merged(JsonObject),
+}
+
+impl<T: Serialize> WithExtra<T> {
+    /// The body for `call`: `extra` is merged only when the client asked for it.
+    pub fn new(call: &Call<'_>, body: T, extra: &JsonObject) -> Result<Self> {
+        if !call.passthrough_extra || extra.is_empty() {
+            return Ok(WithExtra::Typed(Box::new(body)));
+        }
+        let mut map = match serde_json::to_value(&body) {
+            Ok(serde_json::Value::Object(map)) => map,
+            Ok(_) => {
+                return Err(Error::Internal(
+                    "request did not serialize to an object".into(),
+                ))
+            }
+            Err(e) => return Err(Error::Internal(e.to_string())),
+        };
+        for (k, v) in extra {
+            map.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+        Ok(WithExtra::Merged(map))
+    }
+}
+
+/// Percent-encodes a query value (model ids, page tokens): whatever an upstream sends, the
+/// query stays well-formed.
+pub fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Unix seconds now, for the `created` field of translated answers.
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 /// Decodes a JSON event payload, naming the provider on failure.

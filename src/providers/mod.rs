@@ -5,6 +5,7 @@
 //! provider's HTTP request and its answer back into canonical types.
 
 pub mod anthropic;
+pub mod cohere;
 pub mod http;
 pub mod openai_compat;
 pub mod passthrough;
@@ -24,6 +25,7 @@ use crate::schemas::openai::{
     ChatChunk, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, Model, TextRequest,
     TextResponse,
 };
+use crate::schemas::rerank::{RerankRequest, RerankResponse};
 use crate::schemas::RequestType;
 pub use vendors::WireFormat;
 
@@ -93,6 +95,7 @@ impl ProviderClient {
         match self.wire {
             WireFormat::OpenAi => openai_compat::chat(&self.http, call, req).await,
             WireFormat::Anthropic => anthropic::chat(&self.http, call, req).await,
+            WireFormat::Cohere => cohere::chat(&self.http, call, req).await,
         }
     }
 
@@ -101,6 +104,7 @@ impl ProviderClient {
         match self.wire {
             WireFormat::OpenAi => openai_compat::chat_stream(&self.http, call, req).await,
             WireFormat::Anthropic => anthropic::chat_stream(&self.http, call, req).await,
+            WireFormat::Cohere => cohere::chat_stream(&self.http, call, req).await,
         }
     }
 
@@ -109,6 +113,7 @@ impl ProviderClient {
         match self.wire {
             WireFormat::OpenAi => openai_compat::text(&self.http, call, req).await,
             WireFormat::Anthropic => anthropic::text(&self.http, call, req).await,
+            WireFormat::Cohere => Err(unsupported(call, RequestType::TextCompletion)),
         }
     }
 
@@ -116,10 +121,9 @@ impl ProviderClient {
     pub async fn text_stream(&self, call: &Call<'_>, req: &TextRequest) -> Result<TextStream> {
         match self.wire {
             WireFormat::OpenAi => openai_compat::text_stream(&self.http, call, req).await,
-            WireFormat::Anthropic => Err(crate::Error::UnsupportedOperation {
-                provider: call.provider.to_owned(),
-                request_type: RequestType::TextCompletionStream.as_str(),
-            }),
+            WireFormat::Anthropic | WireFormat::Cohere => {
+                Err(unsupported(call, RequestType::TextCompletionStream))
+            }
         }
     }
 
@@ -131,10 +135,17 @@ impl ProviderClient {
     ) -> Result<EmbeddingResponse> {
         match self.wire {
             WireFormat::OpenAi => openai_compat::embed(&self.http, call, req).await,
-            WireFormat::Anthropic => Err(crate::Error::UnsupportedOperation {
-                provider: call.provider.to_owned(),
-                request_type: RequestType::Embedding.as_str(),
-            }),
+            WireFormat::Cohere => cohere::embed(&self.http, call, req).await,
+            WireFormat::Anthropic => Err(unsupported(call, RequestType::Embedding)),
+        }
+    }
+
+    /// Rerank (Cohere, and vLLM's `/v1/rerank` on the OpenAI wire format).
+    pub async fn rerank(&self, call: &Call<'_>, req: &RerankRequest) -> Result<RerankResponse> {
+        match self.wire {
+            WireFormat::Cohere => cohere::rerank(&self.http, call, req).await,
+            WireFormat::OpenAi => openai_compat::rerank(&self.http, call, req).await,
+            WireFormat::Anthropic => Err(unsupported(call, RequestType::Rerank)),
         }
     }
 
@@ -152,6 +163,15 @@ impl ProviderClient {
         match self.wire {
             WireFormat::OpenAi => openai_compat::list_models(&self.http, call).await,
             WireFormat::Anthropic => anthropic::list_models(&self.http, call).await,
+            WireFormat::Cohere => cohere::list_models(&self.http, call).await,
         }
+    }
+}
+
+/// The error for a request type a wire format cannot serve.
+fn unsupported(call: &Call<'_>, request_type: RequestType) -> crate::Error {
+    crate::Error::UnsupportedOperation {
+        provider: call.provider.to_owned(),
+        request_type: request_type.as_str(),
     }
 }

@@ -11,6 +11,7 @@ use crate::schemas::openai::{
     ChatChunk, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, ErrorBody,
     JsonObject, Model, ModelList, StreamOptions, TextRequest, TextResponse,
 };
+use crate::schemas::rerank::{RerankRequest, RerankResponse};
 
 /// An outgoing body: the canonical params with the upstream model and stream flags, plus the
 /// unknown fields when the client asked for them to pass through.
@@ -106,6 +107,35 @@ pub async fn embed(
     let url = call.url("/embeddings");
     let resp = http::post_json(http, call, &url, Auth::Bearer, &[], &body, error).await?;
     http::read_json(call, resp).await
+}
+
+/// `POST /rerank` (vLLM's rerank API, Cohere-shaped): documents go as text, and the answer's
+/// results are ordered and given their documents as the client asked.
+pub async fn rerank(
+    http: &reqwest::Client,
+    call: &Call<'_>,
+    req: &RerankRequest,
+) -> Result<RerankResponse> {
+    #[derive(Serialize)]
+    struct Params<'a> {
+        query: &'a str,
+        documents: Vec<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        top_n: Option<u32>,
+    }
+    let params = Params {
+        query: &req.query,
+        documents: req.documents.iter().map(|d| d.text.as_str()).collect(),
+        top_n: req.top_n,
+    };
+    let body = Outgoing::new(call, &params, &req.extra, false);
+    let url = call.url("/rerank");
+    let resp = http::post_json(http, call, &url, Auth::Bearer, &[], &body, error).await?;
+    let mut answer: RerankResponse = http::read_json(call, resp).await?;
+    answer.model = call.model.to_owned();
+    answer.extra_fields = None;
+    answer.finish(req);
+    Ok(answer)
 }
 
 /// `GET /models`.

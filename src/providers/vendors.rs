@@ -9,6 +9,8 @@ pub enum WireFormat {
     OpenAi,
     /// Anthropic's Messages API.
     Anthropic,
+    /// Cohere's v2 API (chat, embed, rerank).
+    Cohere,
 }
 
 impl WireFormat {
@@ -17,6 +19,7 @@ impl WireFormat {
         match name {
             "openai" => Some(WireFormat::OpenAi),
             "anthropic" => Some(WireFormat::Anthropic),
+            "cohere" => Some(WireFormat::Cohere),
             _ => None,
         }
     }
@@ -197,6 +200,17 @@ pub const VENDORS: &[Vendor] = &[
         true,
     ),
     row("sgl", None, "/v1", Keyless, true, true),
+    Vendor {
+        name: "cohere",
+        wire: WireFormat::Cohere,
+        // Paths carry their own version (`/v2/chat`, `/v1/models`).
+        default_base_url: Some("https://api.cohere.com"),
+        path_prefix: "",
+        keys: Required,
+        text_completion: false,
+        embeddings: true,
+        list_models: true,
+    },
 ];
 
 /// The row of a built-in provider.
@@ -215,9 +229,16 @@ pub fn supports(vendor: &Vendor, request_type: RequestType) -> bool {
         RequestType::TextCompletion => vendor.text_completion,
         RequestType::Embedding => vendor.embeddings,
         RequestType::ListModels => vendor.list_models,
+        RequestType::Rerank => reranks(vendor),
         // Raw forwarding needs nothing of the wire format but its base URL and auth.
         RequestType::Passthrough | RequestType::PassthroughStream => true,
     }
+}
+
+/// Whether a provider of this row serves `/v1/rerank`: Cohere's wire format, and vLLM's
+/// `/v1/rerank` among the OpenAI-compatible servers (Bifrost's matrix).
+fn reranks(vendor: &Vendor) -> bool {
+    vendor.wire == WireFormat::Cohere || vendor.name == "vllm"
 }
 
 #[cfg(test)]
@@ -241,5 +262,12 @@ mod tests {
             RequestType::Embedding
         ));
         assert!(builtin("ollama").unwrap().default_base_url.is_none());
+        assert!(supports(builtin("cohere").unwrap(), RequestType::Rerank));
+        assert!(supports(builtin("vllm").unwrap(), RequestType::Rerank));
+        assert!(!supports(builtin("openai").unwrap(), RequestType::Rerank));
+        assert!(!supports(
+            builtin("cohere").unwrap(),
+            RequestType::TextCompletion
+        ));
     }
 }

@@ -4,6 +4,7 @@
 //! scripted to fail, to answer slowly, to hold a stream until released, or to stall a stream.
 
 pub mod anthropic;
+pub mod cohere;
 pub mod openai;
 
 use std::collections::VecDeque;
@@ -28,6 +29,8 @@ pub enum Kind {
     OpenAi,
     /// Anthropic's Messages API (`/v1/messages`, ...).
     Anthropic,
+    /// Cohere's v2 API (`/v2/chat`, ...).
+    Cohere,
 }
 
 /// One request as the mock received it.
@@ -141,10 +144,16 @@ impl Mock {
         Self::start(Kind::Anthropic, label).await
     }
 
+    /// A Cohere v2 upstream.
+    pub async fn cohere(label: &str) -> Mock {
+        Self::start(Kind::Cohere, label).await
+    }
+
     async fn start(kind: Kind, label: &str) -> Mock {
         let default_models = match kind {
             Kind::OpenAi => vec!["gpt-4o-mini", "gpt-4o", "text-embedding-3-small"],
             Kind::Anthropic => vec!["claude-3-5-haiku-20241022", "claude-sonnet-4-20250514"],
+            Kind::Cohere => vec!["command-a-03-2025", "embed-v4.0", "rerank-v3.5"],
         };
         let state = Arc::new(MockState {
             label: label.to_owned(),
@@ -278,7 +287,7 @@ async fn handle(
     let inference = method == Method::POST;
     if inference {
         let key = match kind {
-            Kind::OpenAi => rec.bearer(),
+            Kind::OpenAi | Kind::Cohere => rec.bearer(),
             Kind::Anthropic => rec.header("x-api-key"),
         };
         if let Some((status, body)) = state.next_failure(key) {
@@ -292,6 +301,7 @@ async fn handle(
     match kind {
         Kind::OpenAi => openai::route(&state, &rec),
         Kind::Anthropic => anthropic::route(&state, &rec),
+        Kind::Cohere => cohere::route(&state, &rec),
     }
 }
 

@@ -23,6 +23,8 @@ pub fn route(state: &Arc<MockState>, rec: &Recorded) -> Response {
         ("POST", "/v1/completions") if stream => text_stream(state, rec),
         ("POST", "/v1/completions") => json_response(200, &text(state, rec)),
         ("POST", "/v1/embeddings") => json_response(200, &embeddings(rec)),
+        // vLLM's rerank API (Cohere-shaped, with usage and documents in the results).
+        ("POST", "/v1/rerank") => json_response(200, &rerank(rec)),
         ("GET", "/v1/models") => json_response(200, &models(state)),
         _ => json_response(
             404,
@@ -195,6 +197,24 @@ fn embeddings(rec: &Recorded) -> Value {
         .collect();
     let n = inputs.len() * 2;
     json!({"object": "list", "data": data, "model": rec.body["model"], "usage": {"prompt_tokens": n, "total_tokens": n}})
+}
+
+fn rerank(rec: &Recorded) -> Value {
+    let docs = rec.body["documents"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    // The last document is the most relevant, so a test can tell the order was applied.
+    let mut results: Vec<Value> = docs
+        .iter()
+        .enumerate()
+        .map(|(i, d)| json!({"index": i, "document": {"text": d}, "relevance_score": 0.1 * (i as f64 + 1.0)}))
+        .collect();
+    if let Some(n) = rec.body["top_n"].as_u64() {
+        results.reverse();
+        results.truncate(n as usize);
+    }
+    json!({"id": "rerank-vllm-1", "model": rec.body["model"], "usage": {"total_tokens": 21}, "results": results})
 }
 
 fn models(state: &MockState) -> Value {

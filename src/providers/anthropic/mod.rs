@@ -6,15 +6,12 @@
 //! 400 rather than silently changed, except the sampling knobs Anthropic lacks (penalties,
 //! seed, logprobs, logit bias), which are dropped as Bifrost does.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use futures_util::{Stream, StreamExt};
 use reqwest::header::{HeaderName, HeaderValue};
-use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::{Error, Result, UpstreamError};
-use crate::providers::http::{self, Auth};
+use crate::providers::http::{self, percent_encode, unix_now, Auth};
 use crate::providers::sse::SseEvent;
 use crate::providers::{Call, ChatStream};
 use crate::schemas::anthropic as wire;
@@ -156,56 +153,8 @@ fn fixed_headers(call: &Call<'_>) -> Vec<(HeaderName, HeaderValue)> {
     vec![(name, HeaderValue::from_static(API_VERSION))]
 }
 
-/// The request body: the typed request, or, when unknown client fields pass through, the typed
-/// request as a JSON object with those fields added. Translated fields win over passed-through
-/// ones so that a stray field cannot produce a duplicate key.
-#[derive(Serialize)]
-#[serde(untagged)]
-enum Outgoing {
-    Typed(Box<wire::MessagesRequest>),
-    Merged(JsonObject),
-}
-
-impl Outgoing {
-    fn new(call: &Call<'_>, body: wire::MessagesRequest, extra: &JsonObject) -> Result<Self> {
-        if !call.passthrough_extra || extra.is_empty() {
-            return Ok(Outgoing::Typed(Box::new(body)));
-        }
-        let mut map = match serde_json::to_value(&body) {
-            Ok(Value::Object(map)) => map,
-            Ok(_) => {
-                return Err(Error::Internal(
-                    "request did not serialize to an object".into(),
-                ))
-            }
-            Err(e) => return Err(Error::Internal(e.to_string())),
-        };
-        for (k, v) in extra {
-            map.entry(k.clone()).or_insert_with(|| v.clone());
-        }
-        Ok(Outgoing::Merged(map))
-    }
-}
-
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
-/// Model ids are `[a-z0-9-.]`, but the query must stay well-formed whatever the upstream sends.
-fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
+/// The request body, with the client's unknown fields when they pass through.
+type Outgoing = http::WithExtra<wire::MessagesRequest>;
 
 /// Parses an RFC 3339 timestamp (`2025-02-19T00:00:00Z`, optional fraction and offset) into
 /// unix seconds. `None` for anything malformed or before 1970.
