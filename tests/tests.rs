@@ -7,6 +7,7 @@ mod mock;
 
 mod admin;
 mod anthropic;
+mod azure;
 mod bad_input;
 mod cli;
 mod cohere;

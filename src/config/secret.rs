@@ -88,6 +88,11 @@ impl fmt::Debug for SecretRef {
 pub struct Secret(String);
 
 impl Secret {
+    /// Wraps a secret obtained at run time (an access token).
+    pub fn new(value: String) -> Self {
+        Self(value)
+    }
+
     /// The value, to put in an outgoing header.
     pub fn expose(&self) -> &str {
         &self.0

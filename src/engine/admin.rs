@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use super::keys::assign_key_identities;
 use super::Gateway;
+use crate::config::secret::SecretRef;
 use crate::config::{validate, KeyConfig, ProviderConfig};
 use crate::error::{Error, Result};
 use crate::store::ConfigStore;
@@ -32,10 +33,15 @@ impl ProviderView {
     }
 }
 
-/// A key with its value redacted.
+/// A key with its value (and an Azure client secret) redacted.
 pub fn redacted_key(key: &KeyConfig) -> KeyConfig {
+    let mut azure = key.azure_key_config.clone();
+    if let Some(secret) = azure.as_mut().and_then(|a| a.client_secret.as_mut()) {
+        *secret = SecretRef::new(secret.redacted());
+    }
     KeyConfig {
-        value: crate::config::secret::SecretRef::new(key.value.redacted()),
+        value: SecretRef::new(key.value.redacted()),
+        azure_key_config: azure,
         ..key.clone()
     }
 }
@@ -203,6 +209,19 @@ fn keep_redacted_value(key: &mut KeyConfig, stored: &[KeyConfig]) {
     if let Some(s) = same {
         if key.value.as_configured() == s.value.redacted() {
             key.value = s.value.clone();
+        }
+        let stored_secret = s
+            .azure_key_config
+            .as_ref()
+            .and_then(|a| a.client_secret.as_ref());
+        let sent_secret = key
+            .azure_key_config
+            .as_mut()
+            .and_then(|a| a.client_secret.as_mut());
+        if let (Some(sent), Some(stored)) = (sent_secret, stored_secret) {
+            if sent.as_configured() == stored.redacted() {
+                *sent = stored.clone();
+            }
         }
         if key.id.is_empty() {
             key.id = s.id.clone();

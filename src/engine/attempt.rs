@@ -117,6 +117,11 @@ impl Gateway {
             let base_url = key
                 .and_then(|k| k.vllm.as_ref().map(|(url, _)| url.as_str()))
                 .or(p.base_url.as_deref())
+                // An Azure key carries its endpoint, resolved by the wire format per call.
+                .or_else(|| {
+                    key.and_then(|k| k.config.azure_key_config.as_ref())
+                        .map(|_| "")
+                })
                 .ok_or_else(|| {
                     Error::Config(format!(
                         "providers.{}.network_config.base_url is not set",

@@ -5,6 +5,7 @@
 //! provider's HTTP request and its answer back into canonical types.
 
 pub mod anthropic;
+pub mod azure;
 pub mod cohere;
 pub mod http;
 pub mod openai_compat;
@@ -96,6 +97,7 @@ impl ProviderClient {
             WireFormat::OpenAi => openai_compat::chat(&self.http, call, req).await,
             WireFormat::Anthropic => anthropic::chat(&self.http, call, req).await,
             WireFormat::Cohere => cohere::chat(&self.http, call, req).await,
+            WireFormat::Azure => azure::chat(&self.http, call, req).await,
         }
     }
 
@@ -105,6 +107,7 @@ impl ProviderClient {
             WireFormat::OpenAi => openai_compat::chat_stream(&self.http, call, req).await,
             WireFormat::Anthropic => anthropic::chat_stream(&self.http, call, req).await,
             WireFormat::Cohere => cohere::chat_stream(&self.http, call, req).await,
+            WireFormat::Azure => azure::chat_stream(&self.http, call, req).await,
         }
     }
 
@@ -114,6 +117,7 @@ impl ProviderClient {
             WireFormat::OpenAi => openai_compat::text(&self.http, call, req).await,
             WireFormat::Anthropic => anthropic::text(&self.http, call, req).await,
             WireFormat::Cohere => Err(unsupported(call, RequestType::TextCompletion)),
+            WireFormat::Azure => azure::text(&self.http, call, req).await,
         }
     }
 
@@ -121,6 +125,7 @@ impl ProviderClient {
     pub async fn text_stream(&self, call: &Call<'_>, req: &TextRequest) -> Result<TextStream> {
         match self.wire {
             WireFormat::OpenAi => openai_compat::text_stream(&self.http, call, req).await,
+            WireFormat::Azure => azure::text_stream(&self.http, call, req).await,
             WireFormat::Anthropic | WireFormat::Cohere => {
                 Err(unsupported(call, RequestType::TextCompletionStream))
             }
@@ -136,6 +141,7 @@ impl ProviderClient {
         match self.wire {
             WireFormat::OpenAi => openai_compat::embed(&self.http, call, req).await,
             WireFormat::Cohere => cohere::embed(&self.http, call, req).await,
+            WireFormat::Azure => azure::embed(&self.http, call, req).await,
             WireFormat::Anthropic => Err(unsupported(call, RequestType::Embedding)),
         }
     }
@@ -145,7 +151,9 @@ impl ProviderClient {
         match self.wire {
             WireFormat::Cohere => cohere::rerank(&self.http, call, req).await,
             WireFormat::OpenAi => openai_compat::rerank(&self.http, call, req).await,
-            WireFormat::Anthropic => Err(unsupported(call, RequestType::Rerank)),
+            WireFormat::Anthropic | WireFormat::Azure => {
+                Err(unsupported(call, RequestType::Rerank))
+            }
         }
     }
 
@@ -164,6 +172,8 @@ impl ProviderClient {
             WireFormat::OpenAi => openai_compat::list_models(&self.http, call).await,
             WireFormat::Anthropic => anthropic::list_models(&self.http, call).await,
             WireFormat::Cohere => cohere::list_models(&self.http, call).await,
+            // Deployments are per key; `/v1/models` lists them from the keys instead.
+            WireFormat::Azure => Err(unsupported(call, RequestType::ListModels)),
         }
     }
 }

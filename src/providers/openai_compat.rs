@@ -55,10 +55,14 @@ pub async fn chat(
     call: &Call<'_>,
     req: &ChatRequest,
 ) -> Result<ChatResponse> {
-    let body = Outgoing::new(call, req, &req.extra, false);
-    let url = call.url("/chat/completions");
-    let resp = http::post_json(http, call, &url, Auth::Bearer, &[], &body, error).await?;
-    http::read_json(call, resp).await
+    chat_at(
+        http,
+        call,
+        &call.url("/chat/completions"),
+        Auth::Bearer,
+        req,
+    )
+    .await
 }
 
 /// `POST /chat/completions` with `stream: true`.
@@ -67,10 +71,14 @@ pub async fn chat_stream(
     call: &Call<'_>,
     req: &ChatRequest,
 ) -> Result<ChatStream> {
-    let body = Outgoing::new(call, req, &req.extra, true);
-    let url = call.url("/chat/completions");
-    let resp = http::post_json(http, call, &url, Auth::Bearer, &[], &body, error).await?;
-    Ok(Box::pin(data_stream::<ChatChunk>(call, resp)))
+    chat_stream_at(
+        http,
+        call,
+        &call.url("/chat/completions"),
+        Auth::Bearer,
+        req,
+    )
+    .await
 }
 
 /// `POST /completions`.
@@ -79,10 +87,7 @@ pub async fn text(
     call: &Call<'_>,
     req: &TextRequest,
 ) -> Result<TextResponse> {
-    let body = Outgoing::new(call, req, &req.extra, false);
-    let url = call.url("/completions");
-    let resp = http::post_json(http, call, &url, Auth::Bearer, &[], &body, error).await?;
-    http::read_json(call, resp).await
+    text_at(http, call, &call.url("/completions"), Auth::Bearer, req).await
 }
 
 /// `POST /completions` with `stream: true`.
@@ -91,10 +96,7 @@ pub async fn text_stream(
     call: &Call<'_>,
     req: &TextRequest,
 ) -> Result<TextStream> {
-    let body = Outgoing::new(call, req, &req.extra, true);
-    let url = call.url("/completions");
-    let resp = http::post_json(http, call, &url, Auth::Bearer, &[], &body, error).await?;
-    Ok(Box::pin(data_stream::<TextResponse>(call, resp)))
+    text_stream_at(http, call, &call.url("/completions"), Auth::Bearer, req).await
 }
 
 /// `POST /embeddings`.
@@ -103,9 +105,71 @@ pub async fn embed(
     call: &Call<'_>,
     req: &EmbeddingRequest,
 ) -> Result<EmbeddingResponse> {
+    embed_at(http, call, &call.url("/embeddings"), Auth::Bearer, req).await
+}
+
+/// Chat at a URL with an auth of the caller's choosing (Azure's deployments and `api-key`).
+pub async fn chat_at(
+    http: &reqwest::Client,
+    call: &Call<'_>,
+    url: &str,
+    auth: Auth,
+    req: &ChatRequest,
+) -> Result<ChatResponse> {
     let body = Outgoing::new(call, req, &req.extra, false);
-    let url = call.url("/embeddings");
-    let resp = http::post_json(http, call, &url, Auth::Bearer, &[], &body, error).await?;
+    let resp = http::post_json(http, call, url, auth, &[], &body, error).await?;
+    http::read_json(call, resp).await
+}
+
+/// Streamed chat at a URL; see [`chat_at`].
+pub async fn chat_stream_at(
+    http: &reqwest::Client,
+    call: &Call<'_>,
+    url: &str,
+    auth: Auth,
+    req: &ChatRequest,
+) -> Result<ChatStream> {
+    let body = Outgoing::new(call, req, &req.extra, true);
+    let resp = http::post_json(http, call, url, auth, &[], &body, error).await?;
+    Ok(Box::pin(data_stream::<ChatChunk>(call, resp)))
+}
+
+/// A text completion at a URL; see [`chat_at`].
+pub async fn text_at(
+    http: &reqwest::Client,
+    call: &Call<'_>,
+    url: &str,
+    auth: Auth,
+    req: &TextRequest,
+) -> Result<TextResponse> {
+    let body = Outgoing::new(call, req, &req.extra, false);
+    let resp = http::post_json(http, call, url, auth, &[], &body, error).await?;
+    http::read_json(call, resp).await
+}
+
+/// A streamed text completion at a URL; see [`chat_at`].
+pub async fn text_stream_at(
+    http: &reqwest::Client,
+    call: &Call<'_>,
+    url: &str,
+    auth: Auth,
+    req: &TextRequest,
+) -> Result<TextStream> {
+    let body = Outgoing::new(call, req, &req.extra, true);
+    let resp = http::post_json(http, call, url, auth, &[], &body, error).await?;
+    Ok(Box::pin(data_stream::<TextResponse>(call, resp)))
+}
+
+/// Embeddings at a URL; see [`chat_at`].
+pub async fn embed_at(
+    http: &reqwest::Client,
+    call: &Call<'_>,
+    url: &str,
+    auth: Auth,
+    req: &EmbeddingRequest,
+) -> Result<EmbeddingResponse> {
+    let body = Outgoing::new(call, req, &req.extra, false);
+    let resp = http::post_json(http, call, url, auth, &[], &body, error).await?;
     http::read_json(call, resp).await
 }
 

@@ -11,6 +11,8 @@ pub enum WireFormat {
     Anthropic,
     /// Cohere's v2 API (chat, embed, rerank).
     Cohere,
+    /// Azure OpenAI: OpenAI's API under per-key deployments, `api-version` and Azure auth.
+    Azure,
 }
 
 impl WireFormat {
@@ -210,6 +212,18 @@ pub const VENDORS: &[Vendor] = &[
         text_completion: false,
         embeddings: true,
         list_models: true,
+    },
+    Vendor {
+        name: "azure",
+        wire: WireFormat::Azure,
+        // Each key names its resource's endpoint (`azure_key_config.endpoint`).
+        default_base_url: None,
+        path_prefix: "",
+        // Keys authenticated with Entra ID need no value.
+        keys: Optional,
+        text_completion: true,
+        embeddings: true,
+        list_models: false,
     },
 ];
 

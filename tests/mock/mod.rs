@@ -5,6 +5,7 @@
 
 pub mod anthropic;
 pub mod cohere;
+pub mod entra;
 pub mod openai;
 
 use std::collections::VecDeque;
@@ -287,7 +288,9 @@ async fn handle(
     let inference = method == Method::POST;
     if inference {
         let key = match kind {
-            Kind::OpenAi | Kind::Cohere => rec.bearer(),
+            // Azure OpenAI keys come in `api-key`.
+            Kind::OpenAi => rec.bearer().or(rec.header("api-key")),
+            Kind::Cohere => rec.bearer(),
             Kind::Anthropic => rec.header("x-api-key"),
         };
         if let Some((status, body)) = state.next_failure(key) {

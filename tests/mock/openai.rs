@@ -17,7 +17,14 @@ pub fn error(message: &str, kind: &str, code: &str) -> Value {
 
 pub fn route(state: &Arc<MockState>, rec: &Recorded) -> Response {
     let stream = rec.body["stream"] == true;
-    match (rec.method.as_str(), rec.path.as_str()) {
+    // Azure OpenAI serves the same API under `/openai/deployments/{deployment}/...`.
+    let path = match rec.path.strip_prefix("/openai/deployments/") {
+        Some(rest) => rest
+            .split_once('/')
+            .map_or_else(|| rec.path.clone(), |(_, op)| format!("/v1/{op}")),
+        None => rec.path.clone(),
+    };
+    match (rec.method.as_str(), path.as_str()) {
         ("POST", "/v1/chat/completions") if stream => chat_stream(state, rec),
         ("POST", "/v1/chat/completions") => json_response(200, &chat(state, rec)),
         ("POST", "/v1/completions") if stream => text_stream(state, rec),
@@ -70,6 +77,12 @@ fn chat(state: &MockState, rec: &Recorded) -> Value {
                 "function": {"name": tool, "arguments": "{\"city\":\"Paris\"}"}
             }]}),
             "tool_calls",
+        )
+    } else if last_user_text(&body["messages"]).contains("trip the content filter") {
+        // Azure's content filter: no content, and the filter's verdict beside the choice.
+        (
+            json!({"role": "assistant", "content": null}),
+            "content_filter",
         )
     } else if body["response_format"]["type"] == "json_object"
         || body["response_format"]["type"] == "json_schema"
