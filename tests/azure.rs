@@ -141,6 +141,17 @@ async fn streams_embeddings_completions_content_filter_and_errors() {
         assert!(assert_error_shape(&resp, 429).contains("call rate limit"));
         assert!(!resp.to_string().contains(KEY));
 
+        // Tools work as on OpenAI.
+        let (status, resp) = gw
+            .chat(&json!({"model": "azure/gpt-4o", "messages": [{"role": "user", "content": "Weather?"}],
+                          "tools": [{"type": "function", "function": {"name": "get_weather",
+                                     "parameters": {"type": "object", "properties": {}}}}]}))
+            .await;
+        assert_eq!(status, 200, "{resp}");
+        assert_eq!(mock.last().body["tools"][0]["function"]["name"], "get_weather");
+        assert_eq!(resp["choices"][0]["finish_reason"], "tool_calls");
+        assert_eq!(resp["choices"][0]["message"]["tool_calls"][0]["function"]["name"], "get_weather");
+
         // Rerank is not an Azure operation.
         let (status, resp) = gw
             .post("/v1/rerank", &json!({"model": "azure/gpt-4o", "query": "q", "documents": ["a"]}))

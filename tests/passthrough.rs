@@ -221,6 +221,17 @@ async fn a_virtual_key_over_budget_is_refused_on_passthrough() {
         // The virtual key never travels upstream.
         assert!(up.requests().iter().all(|r| r.bearer() == Some(OPENAI_KEY)));
 
+        // The route's provider cannot be switched.
+        let (status, _, text) = post_raw(
+            &gw,
+            "/openai_passthrough/v1/chat/completions",
+            body,
+            &[("authorization", bearer.as_str()), ("x-model-provider", "anthropic")],
+        )
+        .await;
+        assert_eq!(status, 400, "{text}");
+        assert_eq!(up.count(), served);
+
         // An unknown virtual key is refused too.
         let (status, _, text) = post_raw(
             &gw,

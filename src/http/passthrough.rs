@@ -116,6 +116,20 @@ async fn forward(
         Ok(b) => b,
         Err(e) => return in_context(&state, &routed_model, Some(request_type), e).into_response(),
     };
+    // As in Bifrost, `x-model-provider` may only repeat the route's provider: a native body
+    // cannot be sent to another provider's API.
+    let named = headers
+        .get("x-model-provider")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|p| !p.is_empty());
+    if let Some(other) = named.filter(|p| *p != native.provider) {
+        let e = crate::error::Error::BadRequest(format!(
+            "x-model-provider `{other}` does not match this passthrough route's provider `{}`",
+            native.provider
+        ));
+        return in_context(&state, &routed_model, Some(request_type), e).into_response();
+    }
     let req = PassthroughRequest {
         routed_model,
         method,
