@@ -313,3 +313,39 @@ async fn the_api_shows_azure_keys_with_the_client_secret_redacted() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn azure_passthrough_uses_the_keys_endpoint_auth_and_api_version() {
+    within(60, async {
+        let mock = Mock::openai("azure").await;
+        let cfg = azure(json!([{"name": "k", "value": "env.E2E_AZURE_KEY", "models": ["*"], "weight": 1.0,
+                                "azure_key_config": {"endpoint": mock.url, "api_version": "2024-06-01"}}]));
+        let gw = Gateway::launch(&cfg, &[("E2E_AZURE_KEY", KEY)]).await;
+        let body = json!({"model": "gpt-4o", "messages": [{"role": "user", "content": "raw azure"}]});
+        let (status, resp) = gw
+            .post_with(
+                "/azure_passthrough/openai/deployments/gpt-4o/chat/completions",
+                &body,
+                &[("api-key", "client-own-key")],
+            )
+            .await;
+        assert_eq!(status, 200, "{resp}");
+        assert_eq!(resp["choices"][0]["message"]["content"], "azure says: raw azure");
+        assert!(resp.get("extra_fields").is_none());
+        let up = mock.last();
+        assert_eq!(up.path, "/openai/deployments/gpt-4o/chat/completions");
+        assert_eq!(up.query, "api-version=2024-06-01", "the key's version when the client sent none");
+        assert_eq!(up.header("api-key"), Some(KEY));
+        assert_eq!(up.body, body);
+
+        let (status, _) = gw
+            .post(
+                "/azure_passthrough/openai/deployments/gpt-4o/chat/completions?api-version=2025-01-01-preview",
+                &body,
+            )
+            .await;
+        assert_eq!(status, 200);
+        assert_eq!(mock.last().query, "api-version=2025-01-01-preview");
+    })
+    .await;
+}

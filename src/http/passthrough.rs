@@ -1,5 +1,5 @@
-//! The passthrough routes: `/openai_passthrough/*`, `/anthropic_passthrough/*` and
-//! `/genai_passthrough/*` forward a native request (any method, its path after the prefix, its
+//! The passthrough routes: `/openai_passthrough/*`, `/anthropic_passthrough/*`,
+//! `/azure_passthrough/*` and `/genai_passthrough/*` forward a native request (any method, its path after the prefix, its
 //! query and body) to the route's provider with one of the gateway's keys in the native auth
 //! header. The client's own credentials are never forwarded. Unlike Bifrost (#2873), the
 //! request still goes through admission: the virtual key is checked and budgets and rate
@@ -46,6 +46,13 @@ const ANTHROPIC: Native = Native {
     auth: Auth::XApiKey,
 };
 
+const AZURE: Native = Native {
+    prefix: "/azure_passthrough",
+    provider: "azure",
+    // The wire format chooses `api-key` or an Entra token per key.
+    auth: Auth::Header("api-key"),
+};
+
 const GENAI: Native = Native {
     prefix: "/genai_passthrough",
     provider: "gemini",
@@ -57,6 +64,7 @@ pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/openai_passthrough/{*rest}", any(openai))
         .route("/anthropic_passthrough/{*rest}", any(anthropic))
+        .route("/azure_passthrough/{*rest}", any(azure))
         .route("/genai_passthrough/{*rest}", any(genai))
 }
 
@@ -78,6 +86,16 @@ async fn anthropic(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     forward(&ANTHROPIC, state, method, uri, headers, body).await
+}
+
+async fn azure(
+    state: State<Arc<AppState>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    forward(&AZURE, state, method, uri, headers, body).await
 }
 
 async fn genai(
@@ -221,9 +239,12 @@ impl BodyFields {
     }
 }
 
-/// The model of a GenAI path: `.../models/{model}:{action}`.
+/// The model of a GenAI path (`.../models/{model}:{action}`) or the deployment of an Azure one
+/// (`/openai/deployments/{deployment}/...`).
 fn model_in_path(path: &str) -> Option<String> {
-    let (_, rest) = path.rsplit_once("/models/")?;
+    let (_, rest) = path
+        .rsplit_once("/models/")
+        .or_else(|| path.split_once("/deployments/"))?;
     let model = rest.split([':', '/']).next()?;
     (!model.is_empty()).then(|| model.to_owned())
 }
@@ -254,5 +275,9 @@ mod tests {
             Some("g-1")
         );
         assert_eq!(model_in_path("/v1/files"), None);
+        assert_eq!(
+            model_in_path("/openai/deployments/prod-gpt4o/chat/completions").as_deref(),
+            Some("prod-gpt4o")
+        );
     }
 }

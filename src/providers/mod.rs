@@ -163,7 +163,13 @@ impl ProviderClient {
         call: &Call<'_>,
         req: &passthrough::PassthroughRequest,
     ) -> Result<passthrough::PassthroughResponse> {
-        passthrough::forward(&self.http, call, req).await
+        match self.wire {
+            // Azure keys carry their endpoint and auth.
+            WireFormat::Azure => azure::passthrough(&self.http, call, req).await,
+            WireFormat::OpenAi | WireFormat::Anthropic | WireFormat::Cohere => {
+                passthrough::forward(&self.http, call, req).await
+            }
+        }
     }
 
     /// The upstream's model list (bare ids).

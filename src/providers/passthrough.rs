@@ -119,17 +119,28 @@ pub fn url(call: &Call<'_>, path: &str, query: Option<&str>) -> String {
     }
 }
 
-/// Sends the request and returns the answer, whatever its status.
+/// Sends the request to the call's base URL and returns the answer, whatever its status.
 pub async fn forward(
     client: &reqwest::Client,
     call: &Call<'_>,
     req: &PassthroughRequest,
 ) -> Result<PassthroughResponse> {
     let url = url(call, &req.path, req.query.as_deref());
+    forward_to(client, call, req, &url, req.auth).await
+}
+
+/// Sends the request to `url` with `auth` (Azure decides both per key).
+pub async fn forward_to(
+    client: &reqwest::Client,
+    call: &Call<'_>,
+    req: &PassthroughRequest,
+    url: &str,
+    auth: Auth,
+) -> Result<PassthroughResponse> {
     let builder = client
         .request(req.method.clone(), url)
         .body(req.body.clone());
-    let resp = http::send_unchecked(builder, call, req.auth, &req.headers).await?;
+    let resp = http::send_unchecked(builder, call, auth, &req.headers).await?;
     let status = resp.status().as_u16();
     let headers = resp
         .headers()

@@ -11,6 +11,7 @@ use crate::config::secret::{Resolved, Secret, SecretRef};
 use crate::config::{types::AZURE_DEFAULT_API_VERSION, AzureKeyConfig};
 use crate::error::{Error, Result};
 use crate::providers::http::{percent_encode, Auth};
+use crate::providers::passthrough::{self, PassthroughRequest, PassthroughResponse};
 use crate::providers::{openai_compat, Call, ChatStream, TextStream};
 use crate::schemas::openai::{
     ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, TextRequest, TextResponse,
@@ -83,6 +84,34 @@ pub async fn embed(
     let az = Deployment::resolve(client, call).await?;
     let call = az.call(call);
     openai_compat::embed_at(client, &call, &az.url(&call, "embeddings"), az.auth, req).await
+}
+
+/// A native Azure OpenAI request (`/azure_passthrough/...`) at the key's endpoint with the
+/// key's auth. Deployment paths get the key's `api-version` when the client sent none.
+pub async fn passthrough(
+    client: &reqwest::Client,
+    call: &Call<'_>,
+    req: &PassthroughRequest,
+) -> Result<PassthroughResponse> {
+    let az = Deployment::resolve(client, call).await?;
+    let call = az.call(call);
+    let has_version = req
+        .query
+        .as_deref()
+        .is_some_and(|q| q.split('&').any(|p| p.starts_with("api-version=")));
+    let query = match req.query.as_deref().filter(|q| !q.is_empty()) {
+        _ if has_version || !req.path.starts_with("/openai/deployments/") => req.query.clone(),
+        Some(q) => Some(format!(
+            "{q}&api-version={}",
+            percent_encode(&az.api_version)
+        )),
+        None => Some(format!("api-version={}", percent_encode(&az.api_version))),
+    };
+    let url = match query.filter(|q| !q.is_empty()) {
+        Some(q) => format!("{}{}?{q}", az.endpoint, req.path),
+        None => format!("{}{}", az.endpoint, req.path),
+    };
+    passthrough::forward_to(client, &call, req, &url, az.auth).await
 }
 
 /// Where and how one call reaches its deployment.
