@@ -179,8 +179,8 @@ fn entra_config(mock: &Mock) -> Value {
 async fn entra_tokens_are_fetched_once_reused_and_refreshed_before_expiry() {
     within(60, async {
         let mock = Mock::openai("azure").await;
-        // Tokens live 2 s, so the gateway replaces them after 1.5 s.
-        let entra = Entra::start(SECRET, 2).await;
+        // Tokens live 4 s, so the gateway replaces them after 3 s.
+        let entra = Entra::start(SECRET, 4).await;
         let gw = Gateway::launch(
             &entra_config(&mock),
             &[
@@ -216,7 +216,7 @@ async fn entra_tokens_are_fetched_once_reused_and_refreshed_before_expiry() {
             assert_eq!(up.header("api-key"), None);
         }
 
-        tokio::time::sleep(std::time::Duration::from_millis(1700)).await;
+        tokio::time::sleep(std::time::Duration::from_millis(3200)).await;
         let (status, resp) = gw.chat(&body).await;
         assert_eq!(status, 200, "{resp}");
         assert_eq!(entra.grants().len(), 2, "the token was refreshed");
