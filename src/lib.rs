@@ -36,8 +36,5 @@ pub use error::{Error, Result};
 
 /// The crate version.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
-/// The git commit the binary was built from, when known at build time.
-pub const GIT_COMMIT: &str = match option_env!("BIFROST_GIT_COMMIT") {
-    Some(c) => c,
-    None => "unknown",
-};
+/// The git commit the binary was built from (12 hex digits), or `unknown`; set by build.rs.
+pub const GIT_COMMIT: &str = env!("BIFROST_GIT_COMMIT");

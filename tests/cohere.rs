@@ -4,7 +4,9 @@
 
 use serde_json::{json, Value};
 
-use crate::common::{assert_error_shape, config, eventually, key, provider, within, Gateway};
+use crate::common::{
+    assert_error_shape, config, eventually, key, provider, weather_tool, within, Gateway,
+};
 use crate::mock::{cohere, Mock};
 
 const KEY: &str = "co-e2e-0123456789abcdef";
@@ -13,12 +15,6 @@ async fn gateway(mock: &Mock) -> Gateway {
     let cfg =
         config(json!({"cohere": provider(&mock.url, json!([key("main", "env.E2E_COHERE_KEY")]))}));
     Gateway::launch(&cfg, &[("E2E_COHERE_KEY", KEY)]).await
-}
-
-fn weather_tool() -> Value {
-    json!([{"type": "function", "function": {
-        "name": "get_weather", "description": "Weather in a city",
-        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}])
 }
 
 #[tokio::test]

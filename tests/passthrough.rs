@@ -247,6 +247,47 @@ async fn a_virtual_key_over_budget_is_refused_on_passthrough() {
 }
 
 #[tokio::test]
+async fn genai_requests_reach_the_gemini_provider_with_its_key_in_x_goog_api_key() {
+    within(60, async {
+        const GEMINI_KEY: &str = "AIza-upstream-gemini-0123456789";
+        let google = Mock::gemini("google").await;
+        let cfg = config(json!({
+            "gemini": provider(&google.url, json!([key("g", "env.E2E_PT_GEMINI")])),
+        }));
+        let gw = Gateway::launch(&cfg, &[("E2E_PT_GEMINI", GEMINI_KEY)]).await;
+        let body = r#"{"contents":[{"role":"user","parts":[{"text":"native hello"}]}],"generationConfig":{"maxOutputTokens":20}}"#;
+        let (status, ct, text) = post_raw(
+            &gw,
+            "/genai_passthrough/v1beta/models/gemini-2.0-flash:generateContent",
+            body,
+            &[("x-goog-api-key", "AIza-client-own-key")],
+        )
+        .await;
+        assert_eq!(status, 200, "{text}");
+        assert!(ct.starts_with("application/json"), "{ct}");
+        let answer: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            answer["candidates"][0]["content"]["parts"][0]["text"],
+            "google says: native hello"
+        );
+
+        let seen = google.last();
+        assert_eq!(seen.method, "POST");
+        assert_eq!(seen.path, "/v1beta/models/gemini-2.0-flash:generateContent");
+        assert_eq!(seen.header("x-goog-api-key"), Some(GEMINI_KEY));
+        assert_eq!(seen.body, serde_json::from_str::<Value>(body).unwrap());
+
+        let all = logs(&gw, 1).await;
+        assert_eq!(all[0]["object"], "passthrough", "{}", all[0]);
+        assert_eq!(all[0]["provider"], "gemini");
+        assert_eq!(all[0]["model"], "gemini-2.0-flash");
+        assert_eq!(all[0]["token_usage"]["prompt_tokens"], 25);
+        assert_eq!(all[0]["token_usage"]["completion_tokens"], 15);
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn a_passthrough_to_an_unconfigured_provider_is_a_bifrost_error() {
     within(60, async {
         let (up, claude) = (Mock::openai("native").await, Mock::anthropic("c").await);

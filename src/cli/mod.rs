@@ -67,7 +67,7 @@ const fn version_line() -> &'static str {
     concat!(
         env!("CARGO_PKG_VERSION"),
         " (",
-        env!("BIFROST_VERSION_COMMIT"),
+        env!("BIFROST_GIT_COMMIT"),
         ")"
     )
 }

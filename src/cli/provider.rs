@@ -35,7 +35,7 @@ pub enum ProviderCommand {
         #[arg(long)]
         base_url: Option<String>,
         /// Wire format of a custom provider.
-        #[arg(long, value_parser = ["openai", "anthropic"])]
+        #[arg(long, value_parser = ["openai", "anthropic", "gemini"])]
         base_provider: Option<String>,
     },
     /// List providers.

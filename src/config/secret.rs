@@ -88,8 +88,9 @@ impl fmt::Debug for SecretRef {
 pub struct Secret(String);
 
 impl Secret {
-    /// Wraps a secret obtained at run time (an access token).
-    pub fn new(value: String) -> Self {
+    /// Wraps a secret obtained at run time (an access token), so that it is redacted like a
+    /// configured one.
+    pub fn from_value(value: String) -> Self {
         Self(value)
     }
 

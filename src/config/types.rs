@@ -223,12 +223,12 @@ pub struct KeyConfig {
     /// Azure OpenAI: endpoint, deployments, API version and Entra credentials.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub azure_key_config: Option<AzureKeyConfig>,
-    /// Cloud-provider key blocks, accepted and stored for the providers that use them.
+    /// Vertex AI: project, region, service account and deployments of this key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub vertex_key_config: Option<Value>,
-    /// See `vertex_key_config`.
+    pub vertex_key_config: Option<VertexKeyConfig>,
+    /// AWS Bedrock: credentials, region, inference profiles.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub bedrock_key_config: Option<Value>,
+    pub bedrock_key_config: Option<BedrockKeyConfig>,
 }
 
 impl Default for KeyConfig {
@@ -313,6 +313,94 @@ impl AzureKeyConfig {
     }
 }
 
+/// `vertex_key_config`, with Bifrost's field names. Every string may be `env.VAR`, resolved at
+/// request time.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct VertexKeyConfig {
+    /// The Google Cloud project id (in the URL of publisher models).
+    #[serde(default)]
+    pub project_id: SecretRef,
+    /// The project number (in the URL of fine-tuned model endpoints).
+    #[serde(default, skip_serializing_if = "SecretRef::is_empty")]
+    pub project_number: SecretRef,
+    /// A region such as `us-central1`, or `global`.
+    #[serde(default)]
+    pub region: SecretRef,
+    /// A service-account (or authorized-user) JSON; empty for Application Default Credentials.
+    #[serde(default)]
+    pub auth_credentials: SecretRef,
+    /// Model name → upstream model id or fine-tuned endpoint id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub deployments: BTreeMap<String, String>,
+    /// Bifrost fields this gateway does not use (`force_single_region`), kept as they are.
+    #[serde(flatten)]
+    pub other: BTreeMap<String, Value>,
+}
+
+/// `bedrock_key_config`: how a key reaches AWS Bedrock. Every text field may be `env.VAR`.
+///
+/// Without `access_key`/`secret_key` (and without a key `value`, which selects Bedrock API-key
+/// auth) credentials come from the default chain: the `AWS_*` environment variables, then web
+/// identity (IRSA). `role_arn` assumes a role on top of whichever credentials were found.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BedrockKeyConfig {
+    /// AWS access key id.
+    #[serde(default, skip_serializing_if = "SecretRef::is_empty")]
+    pub access_key: SecretRef,
+    /// AWS secret access key.
+    #[serde(default, skip_serializing_if = "SecretRef::is_empty")]
+    pub secret_key: SecretRef,
+    /// Session token of temporary credentials.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_token: Option<SecretRef>,
+    /// AWS region (`us-east-1` when neither this nor `AWS_REGION` is set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<SecretRef>,
+    /// Inference-profile ARN prefix: a `deployments` entry is called as `<arn>/<profile id>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arn: Option<SecretRef>,
+    /// A role to assume with STS before calling Bedrock.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_arn: Option<SecretRef>,
+    /// The external id the role's trust policy asks for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<SecretRef>,
+    /// The assumed role's session name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_name: Option<SecretRef>,
+    /// Model name → model id or inference profile id for this key.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub deployments: BTreeMap<String, String>,
+    /// S3 buckets for batch jobs (accepted for compatibility; batches are not served yet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_s3_config: Option<Value>,
+}
+
+impl BedrockKeyConfig {
+    /// The same block with its secrets redacted, for the management API.
+    pub fn redacted(&self) -> Self {
+        let hide = |s: &SecretRef| SecretRef::new(s.redacted());
+        Self {
+            secret_key: hide(&self.secret_key),
+            session_token: self.session_token.as_ref().map(hide),
+            ..self.clone()
+        }
+    }
+
+    /// Puts back the secrets of `stored` where this block carries their redacted form (a
+    /// management client sending back what it was shown).
+    pub fn restore_redacted(&mut self, stored: &BedrockKeyConfig) {
+        if self.secret_key.as_configured() == stored.secret_key.redacted() {
+            self.secret_key = stored.secret_key.clone();
+        }
+        if let (Some(mine), Some(theirs)) = (&mut self.session_token, &stored.session_token) {
+            if mine.as_configured() == theirs.redacted() {
+                *mine = theirs.clone();
+            }
+        }
+    }
+}
+
 /// `network_config`, with Bifrost's defaults.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -380,7 +468,7 @@ impl Default for ConcurrencyConfig {
 /// `custom_provider_config`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CustomProviderConfig {
-    /// The wire format: `openai` or `anthropic` (others in later releases).
+    /// The wire format: `openai`, `anthropic` or `gemini` (others in later releases).
     pub base_provider_type: String,
     /// No key is needed.
     #[serde(default)]

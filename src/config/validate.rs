@@ -4,7 +4,9 @@
 use std::collections::HashSet;
 
 use super::secret::SecretRef;
-use super::types::{AzureKeyConfig, FileConfig, KeyConfig, NetworkConfig, ProviderConfig};
+use super::types::{
+    AzureKeyConfig, BedrockKeyConfig, FileConfig, KeyConfig, NetworkConfig, ProviderConfig,
+};
 use crate::providers::vendors::{self, KeyPolicy, WireFormat};
 
 /// Every problem of a whole file.
@@ -53,7 +55,7 @@ pub fn provider_config(name: &str, p: &ProviderConfig) -> Vec<String> {
         (Some(custom), None) => {
             if WireFormat::from_base_type(&custom.base_provider_type).is_none() {
                 problems.push(format!(
-                    "{at}.custom_provider_config.base_provider_type: `{}` is not supported; use openai, anthropic or cohere",
+                    "{at}.custom_provider_config.base_provider_type: `{}` is not supported; use openai, anthropic, gemini, bedrock or cohere",
                     custom.base_provider_type
                 ));
             }
@@ -119,6 +121,41 @@ pub fn provider_config(name: &str, p: &ProviderConfig) -> Vec<String> {
                 "{kat}.azure_key_config: required (endpoint, deployments, api_version)"
             ));
         }
+        if builtin.is_some_and(|v| v.wire == WireFormat::Vertex) {
+            problems.extend(vertex_key(&kat, key));
+        }
+    }
+    problems
+}
+
+/// A Vertex key needs its project and region; literal credentials must parse (those in
+/// `env.VAR` are checked when used).
+fn vertex_key(at: &str, key: &KeyConfig) -> Vec<String> {
+    let at = format!("{at}.vertex_key_config");
+    let Some(v) = &key.vertex_key_config else {
+        return vec![format!(
+            "{at}: required for vertex keys (project_id, region, auth_credentials)"
+        )];
+    };
+    let mut problems = Vec::new();
+    if v.project_id.is_empty() {
+        problems.push(format!("{at}.project_id: required"));
+    }
+    if v.region.is_empty() {
+        problems.push(format!(
+            "{at}.region: required (a region such as us-central1, or global)"
+        ));
+    }
+    let creds = &v.auth_credentials;
+    if !creds.is_empty() && creds.env_var().is_none() {
+        if let Err(e) = crate::providers::vertex::auth::parse_credentials(creds.as_configured()) {
+            problems.push(format!("{at}.auth_credentials: {e}"));
+        }
+    }
+    for (model, deployment) in &v.deployments {
+        if deployment.trim().is_empty() {
+            problems.push(format!("{at}.deployments.{model}: must not be empty"));
+        }
     }
     problems
 }
@@ -176,6 +213,46 @@ fn key_config(at: &str, key: &KeyConfig, policy: KeyPolicy) -> Vec<String> {
     if let Some(vllm) = &key.vllm_key_config {
         if let Err(e) = url(&vllm.url) {
             problems.push(format!("{at}.vllm_key_config.url: {e}"));
+        }
+    }
+    if let Some(bedrock) = &key.bedrock_key_config {
+        problems.extend(bedrock_key(&format!("{at}.bedrock_key_config"), bedrock));
+    }
+    problems
+}
+
+fn bedrock_key(at: &str, b: &BedrockKeyConfig) -> Vec<String> {
+    let mut problems = Vec::new();
+    let fields = [
+        ("access_key", Some(&b.access_key)),
+        ("secret_key", Some(&b.secret_key)),
+        ("session_token", b.session_token.as_ref()),
+        ("region", b.region.as_ref()),
+        ("arn", b.arn.as_ref()),
+        ("role_arn", b.role_arn.as_ref()),
+        ("external_id", b.external_id.as_ref()),
+        ("session_name", b.session_name.as_ref()),
+    ];
+    for (name, value) in fields {
+        if value.map(SecretRef::as_configured) == Some("env.") {
+            problems.push(format!(
+                "{at}.{name}: `env.` must be followed by a variable name"
+            ));
+        }
+    }
+    if b.access_key.is_empty() != b.secret_key.is_empty() {
+        problems.push(format!(
+            "{at}: access_key and secret_key must be set together"
+        ));
+    }
+    if b.session_token.as_ref().is_some_and(|t| !t.is_empty()) && b.access_key.is_empty() {
+        problems.push(format!(
+            "{at}.session_token: needs access_key and secret_key"
+        ));
+    }
+    for (model, id) in &b.deployments {
+        if id.trim().is_empty() {
+            problems.push(format!("{at}.deployments.{model}: must not be empty"));
         }
     }
     problems
@@ -358,6 +435,54 @@ mod tests {
             ),
             ""
         );
+    }
+
+    #[test]
+    fn vertex_keys_need_project_region_and_valid_credentials() {
+        let p = problems(r#"{"providers":{"vertex":{"keys":[{"value":""}]}}}"#);
+        assert!(
+            p.contains("providers.vertex.keys[0].vertex_key_config: required"),
+            "{p}"
+        );
+        let p = problems(
+            r#"{"providers":{"vertex":{"keys":[{"vertex_key_config":{"auth_credentials":"{\"type\":\"service_account\"}"}}]}}}"#,
+        );
+        assert!(p.contains("vertex_key_config.project_id: required"), "{p}");
+        assert!(p.contains("vertex_key_config.region: required"), "{p}");
+        assert!(
+            p.contains("vertex_key_config.auth_credentials: not a service_account"),
+            "{p}"
+        );
+        assert_eq!(
+            problems(
+                r#"{"providers":{"vertex":{"keys":[{"vertex_key_config":{"project_id":"p","region":"global","auth_credentials":"env.GOOGLE_SA"}}]}}}"#
+            ),
+            ""
+        );
+    }
+
+    #[test]
+    fn bedrock_key_configs_are_checked_field_by_field() {
+        let bedrock = |block: &str| {
+            problems(&format!(
+                r#"{{"providers":{{"bedrock":{{"keys":[{{"value":"","bedrock_key_config":{block}}}]}}}}}}"#
+            ))
+        };
+        assert_eq!(
+            bedrock(
+                r#"{"access_key":"env.AK","secret_key":"env.SK","region":"us-west-2","deployments":{"claude":"us.anthropic.claude"}}"#
+            ),
+            ""
+        );
+        assert!(bedrock(r#"{"access_key":"AKID"}"#).contains(
+            "keys[0].bedrock_key_config: access_key and secret_key must be set together"
+        ));
+        assert!(bedrock(r#"{"region":"env."}"#)
+            .contains("keys[0].bedrock_key_config.region: `env.` must be followed"));
+        assert!(bedrock(r#"{"session_token":"tok"}"#)
+            .contains("bedrock_key_config.session_token: needs access_key"));
+        assert!(bedrock(r#"{"deployments":{"claude":" "}}"#)
+            .contains("bedrock_key_config.deployments.claude: must not be empty"));
     }
 
     #[test]

@@ -33,15 +33,21 @@ impl ProviderView {
     }
 }
 
-/// A key with its value (and an Azure client secret) redacted.
+/// A key with its value (and Azure, Vertex and Bedrock credentials) redacted.
 pub fn redacted_key(key: &KeyConfig) -> KeyConfig {
     let mut azure = key.azure_key_config.clone();
     if let Some(secret) = azure.as_mut().and_then(|a| a.client_secret.as_mut()) {
         *secret = SecretRef::new(secret.redacted());
     }
+    let mut vertex = key.vertex_key_config.clone();
+    if let Some(v) = &mut vertex {
+        v.auth_credentials = SecretRef::new(v.auth_credentials.redacted());
+    }
     KeyConfig {
         value: SecretRef::new(key.value.redacted()),
         azure_key_config: azure,
+        vertex_key_config: vertex,
+        bedrock_key_config: key.bedrock_key_config.as_ref().map(|b| b.redacted()),
         ..key.clone()
     }
 }
@@ -222,6 +228,14 @@ fn keep_redacted_value(key: &mut KeyConfig, stored: &[KeyConfig]) {
             if sent.as_configured() == stored.redacted() {
                 *sent = stored.clone();
             }
+        }
+        if let (Some(v), Some(stored)) = (&mut key.vertex_key_config, &s.vertex_key_config) {
+            if v.auth_credentials.as_configured() == stored.auth_credentials.redacted() {
+                v.auth_credentials = stored.auth_credentials.clone();
+            }
+        }
+        if let (Some(mine), Some(theirs)) = (&mut key.bedrock_key_config, &s.bedrock_key_config) {
+            mine.restore_redacted(theirs);
         }
         if key.id.is_empty() {
             key.id = s.id.clone();

@@ -10,12 +10,23 @@ use tokio::sync::OwnedSemaphorePermit;
 
 use super::op::{Op, Outcome};
 use super::snapshot::{ProviderRuntime, Snapshot};
-use super::{keys, retry, routing, stream, text_compat, Gateway, RequestOptions, Served, Target};
+use super::{
+    keys, retry, routing, stream, text_compat, Gateway, KeyFilter, RequestOptions, Served, Target,
+};
 use crate::config::secret::{Resolved, Secret};
 use crate::error::{Error, Result};
 use crate::providers::vendors::KeyPolicy;
 use crate::providers::{Call, TextStream};
 use crate::schemas::{ExtraFields, RequestType};
+
+/// What the caller and the admission policy allow one request.
+#[derive(Clone, Copy)]
+pub(super) struct Scope<'r> {
+    /// The request's options (pins, forwarded headers, ...).
+    pub opts: &'r RequestOptions,
+    /// The keys a virtual key restricts the request to, if it does.
+    pub key_filter: Option<&'r dyn KeyFilter>,
+}
 
 /// What the attempts of one request cost and where they went, for its record.
 #[derive(Debug, Default)]
@@ -32,7 +43,7 @@ impl Gateway {
         &self,
         model: &str,
         fallbacks: &[String],
-        opts: &RequestOptions,
+        scope: Scope<'_>,
         op: Op<'_>,
         attempts: &mut Attempts,
     ) -> Result<(Outcome, Served)> {
@@ -42,7 +53,7 @@ impl Gateway {
         let mut primary_error = None;
         for (index, target) in targets.enumerate() {
             match self
-                .attempt(&snap, &target, opts, &op, index, attempts)
+                .attempt(&snap, &target, scope, &op, index, attempts)
                 .await
             {
                 Ok(done) => return Ok(done),
@@ -67,11 +78,12 @@ impl Gateway {
         &self,
         snap: &Snapshot,
         target: &Target,
-        opts: &RequestOptions,
+        scope: Scope<'_>,
         op: &Op<'_>,
         fallback_index: usize,
         attempts: &mut Attempts,
     ) -> Result<(Outcome, Served)> {
+        let Scope { opts, key_filter } = scope;
         let p = &target.provider;
         let request_type = op.request_type();
         let text_via_chat = matches!(op, Op::Text(_) | Op::TextStream(_))
@@ -109,7 +121,7 @@ impl Gateway {
         let mut retries = 0;
         loop {
             let started = Instant::now();
-            let key_index = self.choose_key(p, &target.model, pin, &tried)?;
+            let key_index = self.choose_key(p, &target.model, pin, key_filter, &tried)?;
             let key = key_index.map(|i| &p.keys[i]);
             let secret = resolve_key(p, key)?;
             let upstream_model =
@@ -204,12 +216,18 @@ impl Gateway {
         p: &ProviderRuntime,
         model: &str,
         pin: keys::KeyPin<'_>,
+        key_filter: Option<&dyn KeyFilter>,
         tried: &[usize],
     ) -> Result<Option<usize>> {
         match p.key_policy {
             KeyPolicy::None if p.keys.is_empty() => Ok(None),
             KeyPolicy::Optional if p.keys.is_empty() => Ok(None),
-            _ => keys::select(&p.name, &p.keys, model, pin, tried).map(Some),
+            _ => {
+                let allowed = |k: &keys::RuntimeKey| {
+                    key_filter.is_none_or(|f| f.allows(&p.name, &k.id, &k.name))
+                };
+                keys::select(&p.name, &p.keys, model, pin, &allowed, tried).map(Some)
+            }
         }
     }
 }

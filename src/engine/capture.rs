@@ -1,6 +1,7 @@
 //! What a request log keeps of a request and its answer, as JSON text. Only called when a log
 //! observer exists; content (messages, prompts, answers) only when content logging is on.
 
+use bytes::Bytes;
 use serde_json::Value;
 
 use crate::providers::passthrough::PassthroughRequest;
@@ -8,6 +9,51 @@ use crate::schemas::openai::{
     ChatRequest, ChatResponse, EmbeddingRequest, TextRequest, TextResponse,
 };
 use crate::schemas::rerank::{RerankRequest, RerankResponse};
+
+/// What a request log keeps of a request.
+#[derive(Debug)]
+pub enum Captured {
+    /// Content and parameters already as JSON text.
+    Typed {
+        /// The content (messages, prompt or input), unless content logging is off.
+        input: Option<String>,
+        /// The other parameters.
+        params: Option<String>,
+    },
+    /// The body as the client sent it, split later by the log writer.
+    Raw(RawRequest),
+}
+
+/// An OpenAI-shaped request body kept as received (a reference-counted buffer, no copy), so
+/// that the request path does not serialize the request again for the log: the writer thread
+/// splits it into content and parameters when it writes the row.
+#[derive(Debug, Clone)]
+pub struct RawRequest {
+    /// The body.
+    pub body: Bytes,
+    /// The field holding the content: `messages`, `prompt` or `input`.
+    pub content_field: &'static str,
+    /// Whether content is logged.
+    pub with_content: bool,
+}
+
+impl RawRequest {
+    /// (input, params) as JSON text; nothing when the body is not a JSON object.
+    pub fn split(&self) -> (Option<String>, Option<String>) {
+        let Ok(mut fields) = serde_json::from_slice::<serde_json::Map<String, Value>>(&self.body)
+        else {
+            return (None, None);
+        };
+        let content = fields.remove(self.content_field);
+        let input = if self.with_content {
+            content.map(|c| c.to_string())
+        } else {
+            None
+        };
+        let params = (!fields.is_empty()).then(|| Value::Object(fields).to_string());
+        (input, params)
+    }
+}
 
 /// (input, params) of a chat request.
 pub fn chat(req: &ChatRequest, with_content: bool) -> (Option<String>, Option<String>) {
@@ -87,4 +133,36 @@ pub fn chat_output(resp: &ChatResponse) -> Option<String> {
 pub fn text_output(resp: &TextResponse) -> Option<String> {
     let choice = resp.choices.first()?;
     Some(serde_json::json!({"role": "assistant", "content": choice.text}).to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(body: &str, with_content: bool) -> RawRequest {
+        RawRequest {
+            body: Bytes::from(body.to_owned()),
+            content_field: "messages",
+            with_content,
+        }
+    }
+
+    #[test]
+    fn a_raw_body_splits_into_content_and_parameters() {
+        let body = r#"{"model":"openai/gpt-4o","messages":[{"role":"user","content":"hi"}],"temperature":0.2}"#;
+        let (input, params) = raw(body, true).split();
+        assert_eq!(
+            input.as_deref(),
+            Some(r#"[{"content":"hi","role":"user"}]"#)
+        );
+        let params: Value = serde_json::from_str(&params.unwrap()).unwrap();
+        assert_eq!(
+            params,
+            serde_json::json!({"model": "openai/gpt-4o", "temperature": 0.2})
+        );
+        let (input, params) = raw(body, false).split();
+        assert_eq!(input, None, "content logging off keeps no content");
+        assert!(params.unwrap().contains("temperature"));
+        assert_eq!(raw("not json", true).split(), (None, None));
+    }
 }

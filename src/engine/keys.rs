@@ -144,17 +144,19 @@ pub struct KeyPin<'a> {
     pub name: Option<&'a str>,
 }
 
-/// Chooses a key for `model`: a pinned one, else a weighted random pick among the keys that
-/// serve the model, avoiding the ones already tried when others remain (retries prefer another
-/// key). Returns the index into `keys`.
+/// Chooses a key for `model` among the keys `allowed` accepts (a virtual key's `key_ids`): a
+/// pinned one, else a weighted random pick among the keys that serve the model, avoiding the
+/// ones already tried when others remain (retries prefer another key). Returns the index into
+/// `keys`.
 pub fn select(
     provider: &str,
     keys: &[RuntimeKey],
     model: &str,
     pin: KeyPin<'_>,
+    allowed: &dyn Fn(&RuntimeKey) -> bool,
     tried: &[usize],
 ) -> Result<usize> {
-    let eligible = |i: &usize| keys[*i].serves(model);
+    let eligible = |i: &usize| keys[*i].serves(model) && allowed(&keys[*i]);
     if let Some(wanted) = pin.id.or(pin.name) {
         let by_id = pin.id.is_some();
         return (0..keys.len())
@@ -222,12 +224,39 @@ mod tests {
         assert!(!key("a", 1.0, &["gpt-4o"]).serves("gpt-4o-mini"));
     }
 
+    const ANY: fn(&RuntimeKey) -> bool = |_| true;
+
+    #[test]
+    fn a_filter_leaves_only_the_keys_it_allows() {
+        let keys = vec![key("a", 1.0, &["*"]), key("b", 1.0, &["*"])];
+        let only_b = |k: &RuntimeKey| k.name == "b";
+        for _ in 0..50 {
+            assert_eq!(
+                select("p", &keys, "m", KeyPin::default(), &only_b, &[]).unwrap(),
+                1
+            );
+        }
+        let pin_a = KeyPin {
+            id: None,
+            name: Some("a"),
+        };
+        assert!(matches!(
+            select("p", &keys, "m", pin_a, &only_b, &[]),
+            Err(Error::PinnedKeyNotFound { .. })
+        ));
+        let none = |_: &RuntimeKey| false;
+        assert!(matches!(
+            select("p", &keys, "m", KeyPin::default(), &none, &[]),
+            Err(Error::NoKeyForModel { .. })
+        ));
+    }
+
     #[test]
     fn weights_shape_the_choice() {
         let keys = vec![key("heavy", 0.9, &["*"]), key("light", 0.1, &["*"])];
         let mut heavy = 0;
         for _ in 0..2000 {
-            if select("openai", &keys, "m", KeyPin::default(), &[]).unwrap() == 0 {
+            if select("openai", &keys, "m", KeyPin::default(), &ANY, &[]).unwrap() == 0 {
                 heavy += 1;
             }
         }
@@ -241,19 +270,22 @@ mod tests {
     fn retries_prefer_another_key_and_pins_are_exact() {
         let keys = vec![key("a", 1.0, &["*"]), key("b", 1.0, &["*"])];
         for _ in 0..50 {
-            assert_eq!(select("p", &keys, "m", KeyPin::default(), &[0]).unwrap(), 1);
+            assert_eq!(
+                select("p", &keys, "m", KeyPin::default(), &ANY, &[0]).unwrap(),
+                1
+            );
         }
         let pin = KeyPin {
             id: None,
             name: Some("b"),
         };
-        assert_eq!(select("p", &keys, "m", pin, &[]).unwrap(), 1);
+        assert_eq!(select("p", &keys, "m", pin, &ANY, &[]).unwrap(), 1);
         let pin = KeyPin {
             id: Some(&keys[0].id),
             name: Some("b"),
         };
         assert_eq!(
-            select("p", &keys, "m", pin, &[]).unwrap(),
+            select("p", &keys, "m", pin, &ANY, &[]).unwrap(),
             0,
             "id wins over name"
         );
@@ -262,7 +294,7 @@ mod tests {
             name: Some("zzz"),
         };
         assert!(matches!(
-            select("p", &keys, "m", pin, &[]),
+            select("p", &keys, "m", pin, &ANY, &[]),
             Err(Error::PinnedKeyNotFound { .. })
         ));
         assert!(matches!(
@@ -271,6 +303,7 @@ mod tests {
                 &[key("x", 1.0, &["other"])],
                 "m",
                 KeyPin::default(),
+                &ANY,
                 &[]
             ),
             Err(Error::NoKeyForModel { .. })

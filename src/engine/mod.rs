@@ -38,7 +38,7 @@ pub use routing::Target;
 use snapshot::Snapshot;
 use tracking::{Observer, Settle, Tracker};
 
-mod capture;
+pub mod capture;
 
 /// Per-request options taken from headers.
 #[derive(Debug, Clone, Default)]
@@ -59,6 +59,9 @@ pub struct RequestOptions {
     pub prom_labels: Vec<(String, String)>,
     /// The W3C `traceparent` header, for the trace's parent span.
     pub traceparent: Option<String>,
+    /// The body exactly as the client sent it, when it is the OpenAI-shaped request the call
+    /// carries (the `/v1` routes): the request log keeps it instead of serializing the request.
+    pub raw_body: Option<bytes::Bytes>,
 }
 
 /// Which provider and key served a request, for the caller and (later) the log.
@@ -118,6 +121,15 @@ pub struct Admit<'a> {
     pub virtual_key_id: Option<String>,
     /// Set by the policy: the key's name, for logs.
     pub virtual_key_name: Option<String>,
+    /// Set by the policy: which provider keys the request may use (a virtual key's
+    /// `key_ids`); `None` allows every key.
+    pub key_filter: Option<Arc<dyn KeyFilter>>,
+}
+
+/// Restricts which configured provider keys a request may use.
+pub trait KeyFilter: Send + Sync + std::fmt::Debug {
+    /// Whether the key `key_id` (named `key_name`) of `provider` may serve the request.
+    fn allows(&self, provider: &str, key_id: &str, key_name: &str) -> bool;
 }
 
 impl std::fmt::Debug for Gateway {
@@ -262,7 +274,7 @@ impl Gateway {
             op.request_type(),
             op.is_stream(),
             op.model(),
-            || op.capture(with_content),
+            || op.capture(with_content, opts.raw_body.as_ref()),
             opts.log_metadata.clone(),
         );
         if let Some(t) = tracker.as_mut() {
@@ -277,6 +289,7 @@ impl Gateway {
             max_output_tokens: op.max_output_tokens(),
             virtual_key_id: None,
             virtual_key_name: None,
+            key_filter: None,
         };
         if let Some(admission) = admission {
             match admission.admit(&mut admit) {
@@ -294,7 +307,16 @@ impl Gateway {
         // Nanoseconds spent waiting on providers, for the gateway-overhead metric.
         let mut attempts = attempt::Attempts::default();
         let result = self
-            .run(&admit.model, &admit.fallbacks, opts, op, &mut attempts)
+            .run(
+                &admit.model,
+                &admit.fallbacks,
+                attempt::Scope {
+                    opts,
+                    key_filter: admit.key_filter.as_deref(),
+                },
+                op,
+                &mut attempts,
+            )
             .await;
         if let Some(t) = tracker.as_mut() {
             t.upstream(attempts.upstream);

@@ -1,6 +1,8 @@
 //! One inference operation as the engine handles it: the request borrowed, and its outcome.
 
-use super::capture;
+use bytes::Bytes;
+
+use super::capture::{self, Captured, RawRequest};
 use crate::providers::passthrough::{PassthroughRequest, PassthroughResponse};
 use crate::providers::{ChatStream, TextStream};
 use crate::schemas::openai::{
@@ -60,14 +62,32 @@ impl Op<'_> {
         }
     }
 
-    pub(super) fn capture(&self, with_content: bool) -> (Option<String>, Option<String>) {
-        match self {
+    /// What the log keeps of the request: the client's own body when the caller has it (no
+    /// serialization on the request path), else the typed request as JSON text.
+    pub(super) fn capture(&self, with_content: bool, raw_body: Option<&Bytes>) -> Captured {
+        let content_field = match self {
+            Op::Chat(_) | Op::ChatStream(_) => Some("messages"),
+            Op::Text(_) | Op::TextStream(_) => Some("prompt"),
+            Op::Embed(_) => Some("input"),
+            // Passthrough logs Bifrost's own params (method, path, query), and rerank's content
+            // is two fields (query, documents): both are always captured from the typed request.
+            Op::Passthrough(_) | Op::Rerank(_) => None,
+        };
+        if let (Some(body), Some(content_field)) = (raw_body, content_field) {
+            return Captured::Raw(RawRequest {
+                body: body.clone(),
+                content_field,
+                with_content,
+            });
+        }
+        let (input, params) = match self {
             Op::Chat(r) | Op::ChatStream(r) => capture::chat(r, with_content),
             Op::Text(r) | Op::TextStream(r) => capture::text(r, with_content),
             Op::Embed(r) => capture::embedding(r, with_content),
             Op::Passthrough(r) => capture::passthrough(r, with_content),
             Op::Rerank(r) => capture::rerank(r, with_content),
-        }
+        };
+        Captured::Typed { input, params }
     }
 
     /// A cheap estimate of the prompt's tokens (about four bytes each), for budget

@@ -178,10 +178,7 @@ fn provider(
     };
     Ok(ProviderRuntime {
         name: name.to_owned(),
-        client: ProviderClient {
-            wire: vendor.wire,
-            http,
-        },
+        client: ProviderClient::new(vendor.wire, http),
         vendor,
         key_policy,
         allowed_requests,

@@ -13,6 +13,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
+use super::capture::{Captured, RawRequest};
 use super::Served;
 use crate::error::Error;
 use crate::schemas::openai::Usage;
@@ -90,6 +91,10 @@ pub struct RequestRecord {
     pub input: Option<String>,
     /// Parameters as JSON text.
     pub params: Option<String>,
+    /// The client's body, not yet split into `input` and `params` (see
+    /// [`RequestRecord::expand_raw_request`]).
+    #[serde(skip)]
+    pub raw_request: Option<RawRequest>,
     /// Answer content as JSON text, unless content logging is off.
     pub output: Option<String>,
     /// `x-bf-lh-*` and `client.logging_headers` values.
@@ -103,6 +108,21 @@ pub struct RequestRecord {
     /// Timing and labels for metrics and traces; not part of the stored log.
     #[serde(skip)]
     pub telemetry: RecordTelemetry,
+}
+
+impl RequestRecord {
+    /// Whether the request's content is logged.
+    pub fn captures_content(&self) -> bool {
+        self.input.is_some() || self.raw_request.as_ref().is_some_and(|r| r.with_content)
+    }
+
+    /// Splits a kept client body into `input` and `params`; the log writer calls this off the
+    /// request path.
+    pub fn expand_raw_request(&mut self) {
+        if let Some(raw) = self.raw_request.take() {
+            (self.input, self.params) = raw.split();
+        }
+    }
 }
 
 /// What metrics and traces need beyond the log record.
@@ -171,7 +191,7 @@ impl Tracker {
         request_type: RequestType,
         stream: bool,
         model: &str,
-        input: impl FnOnce() -> (Option<String>, Option<String>),
+        input: impl FnOnce() -> Captured,
         metadata: Vec<(String, String)>,
     ) -> Option<Self> {
         if observers.is_empty() && !settles {
@@ -181,10 +201,13 @@ impl Tracker {
             Some((p, m)) => (p.to_owned(), m.to_owned()),
             None => (String::new(), model.to_owned()),
         };
-        let (input, params) = if observers.iter().any(|o| o.wants_capture()) {
-            input()
+        let (input, params, raw_request) = if observers.iter().any(|o| o.wants_capture()) {
+            match input() {
+                Captured::Typed { input, params } => (input, params, None),
+                Captured::Raw(raw) => (None, None, Some(raw)),
+            }
         } else {
-            (None, None)
+            (None, None, None)
         };
         let record = RequestRecord {
             id: uuid::Uuid::now_v7().to_string(),
@@ -204,6 +227,7 @@ impl Tracker {
             error: None,
             input,
             params,
+            raw_request,
             output: None,
             metadata,
             virtual_key_id: None,
@@ -292,14 +316,16 @@ impl Tracker {
 
     /// Whether content (input/output) is being captured.
     pub fn captures_content(&self) -> bool {
-        self.record.as_ref().is_some_and(|r| r.input.is_some())
+        self.record
+            .as_ref()
+            .is_some_and(RequestRecord::captures_content)
     }
 
     /// Ends successfully with the answer's content (as JSON text).
     pub fn succeed(mut self, output: Option<String>) {
         if let Some(r) = self.record.as_mut() {
             r.status = Status::Success;
-            if r.input.is_some() {
+            if r.captures_content() {
                 r.output = output;
             }
         }
@@ -396,7 +422,10 @@ mod tests {
             RequestType::ChatCompletion,
             false,
             "openai/gpt-4o",
-            || (None, None),
+            || Captured::Typed {
+                input: None,
+                params: None,
+            },
             vec![],
         )
         .unwrap();
@@ -407,7 +436,10 @@ mod tests {
             RequestType::ChatCompletion,
             false,
             "openai/gpt-4o",
-            || (None, None),
+            || Captured::Typed {
+                input: None,
+                params: None,
+            },
             vec![],
         )
         .unwrap();
@@ -418,7 +450,10 @@ mod tests {
             RequestType::ChatCompletionStream,
             true,
             "openai/gpt-4o",
-            || (None, None),
+            || Captured::Typed {
+                input: None,
+                params: None,
+            },
             vec![],
         )
         .unwrap();
@@ -450,7 +485,10 @@ mod tests {
             RequestType::ChatCompletion,
             false,
             "openai/gpt-4o",
-            || (None, None),
+            || Captured::Typed {
+                input: None,
+                params: None,
+            },
             vec![],
         )
         .unwrap();

@@ -6,10 +6,9 @@
 //! (`/litellm/v1/chat/completions`, `/litellm/v1/messages`,
 //! `/litellm/v1beta/models/{m}:generateContent`).
 
-use std::convert::Infallible;
 use std::sync::Arc;
 
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -119,24 +118,19 @@ pub fn event_stream<E: StreamEncoder>(stream: ChatStream, encoder: E) -> Respons
                 Some(Ok(chunk)) => {
                     enc.chunk(chunk, &mut buf);
                     if !buf.is_empty() {
-                        return Some((Ok::<_, Infallible>(Bytes::from(buf)), (stream, enc, false)));
+                        return Some((Bytes::from(buf), (stream, enc, false)));
                     }
                 }
                 Some(Err(e)) => {
                     enc.fail(&e, &mut buf);
-                    return Some((Ok(Bytes::from(buf)), (stream, enc, true)));
+                    return Some((Bytes::from(buf), (stream, enc, true)));
                 }
                 None => {
                     enc.finish(&mut buf);
-                    return Some((Ok(Bytes::from(buf)), (stream, enc, true)));
+                    return Some((Bytes::from(buf), (stream, enc, true)));
                 }
             }
         }
     });
-    Response::builder()
-        .header(http::header::CONTENT_TYPE, "text/event-stream")
-        .header(http::header::CACHE_CONTROL, "no-cache")
-        .header("x-accel-buffering", "no")
-        .body(Body::from_stream(body))
-        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+    super::event_stream::response(body)
 }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
@@ -12,7 +12,7 @@ use http::HeaderMap;
 use serde::Serialize;
 
 use super::error::ApiError;
-use super::request::{options, parse_json};
+use super::request::{options, parse_body, parse_json, read_body};
 use super::AppState;
 use crate::engine::routing;
 use crate::error::{Error, Result};
@@ -59,10 +59,11 @@ pub async fn chat_completions(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let req: ChatRequest = match parse_json(body, limit_mb(&state)) {
-        Ok(r) => r,
-        Err(e) => return failed(&state, "", RequestType::ChatCompletion, e).into_response(),
-    };
+    let (req, raw): (ChatRequest, Bytes) =
+        match read_body(body, limit_mb(&state)).and_then(|raw| Ok((parse_body(&raw)?, raw))) {
+            Ok(r) => r,
+            Err(e) => return failed(&state, "", RequestType::ChatCompletion, e).into_response(),
+        };
     let stream = req.stream.unwrap_or(false);
     let request_type = if stream {
         RequestType::ChatCompletionStream
@@ -73,7 +74,8 @@ pub async fn chat_completions(
         let e = Error::BadRequest("messages is required and must not be empty".into());
         return failed(&state, &req.model, request_type, e).into_response();
     }
-    let opts = request_options(&state, &headers);
+    let mut opts = request_options(&state, &headers);
+    opts.raw_body = Some(raw);
     if stream {
         match state.gateway.chat_stream(&req, &opts).await {
             Ok((s, _)) => sse(s, state.clone(), req.model.clone(), request_type),
@@ -93,10 +95,11 @@ pub async fn completions(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let req: TextRequest = match parse_json(body, limit_mb(&state)) {
-        Ok(r) => r,
-        Err(e) => return failed(&state, "", RequestType::TextCompletion, e).into_response(),
-    };
+    let (req, raw): (TextRequest, Bytes) =
+        match read_body(body, limit_mb(&state)).and_then(|raw| Ok((parse_body(&raw)?, raw))) {
+            Ok(r) => r,
+            Err(e) => return failed(&state, "", RequestType::TextCompletion, e).into_response(),
+        };
     let stream = req.stream.unwrap_or(false);
     let request_type = if stream {
         RequestType::TextCompletionStream
@@ -107,7 +110,8 @@ pub async fn completions(
         let e = Error::BadRequest("prompt is required".into());
         return failed(&state, &req.model, request_type, e).into_response();
     }
-    let opts = request_options(&state, &headers);
+    let mut opts = request_options(&state, &headers);
+    opts.raw_body = Some(raw);
     if stream {
         match state.gateway.text_stream(&req, &opts).await {
             Ok((s, _)) => sse(s, state.clone(), req.model.clone(), request_type),
@@ -127,15 +131,17 @@ pub async fn embeddings(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let req: EmbeddingRequest = match parse_json(body, limit_mb(&state)) {
-        Ok(r) => r,
-        Err(e) => return failed(&state, "", RequestType::Embedding, e).into_response(),
-    };
+    let (req, raw): (EmbeddingRequest, Bytes) =
+        match read_body(body, limit_mb(&state)).and_then(|raw| Ok((parse_body(&raw)?, raw))) {
+            Ok(r) => r,
+            Err(e) => return failed(&state, "", RequestType::Embedding, e).into_response(),
+        };
     if req.input.is_null() {
         let e = Error::BadRequest("input is required".into());
         return failed(&state, &req.model, RequestType::Embedding, e).into_response();
     }
-    let opts = request_options(&state, &headers);
+    let mut opts = request_options(&state, &headers);
+    opts.raw_body = Some(raw);
     match state.gateway.embed(&req, &opts).await {
         Ok((r, _)) => Json(r).into_response(),
         Err(e) => failed(&state, &req.model, RequestType::Embedding, e).into_response(),
@@ -235,16 +241,9 @@ where
                 Bytes::from_static(b"data: [DONE]\n\n")
             }
         };
-        Some((Ok::<_, std::convert::Infallible>(bytes), s))
+        Some((bytes, s))
     });
-    Response::builder()
-        .header(http::header::CONTENT_TYPE, "text/event-stream")
-        .header(http::header::CACHE_CONTROL, "no-cache")
-        .header("x-accel-buffering", "no")
-        .body(Body::from_stream(body))
-        .unwrap_or_else(|_| {
-            Error::Internal("could not build the stream response".into()).into_response()
-        })
+    super::event_stream::response(body)
 }
 
 fn data_event(json: &[u8]) -> Bytes {

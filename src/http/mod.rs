@@ -5,6 +5,7 @@ pub mod anthropic;
 pub mod auth;
 pub mod dropin;
 pub mod error;
+pub mod event_stream;
 pub mod genai;
 pub mod governance;
 pub mod inference;

@@ -18,7 +18,7 @@ use serde::Deserialize;
 
 use super::dropin::{limit_mb, request_options};
 use super::inference::in_context;
-use super::request::body_bytes;
+use super::request::read_body;
 use super::AppState;
 use crate::providers::http::Auth;
 use crate::providers::passthrough::{forwardable_headers, PassthroughRequest, PassthroughResponse};
@@ -130,7 +130,7 @@ async fn forward(
     };
     let model = fields.model.clone().or_else(|| model_in_path(path));
     let routed_model = format!("{}/{}", native.provider, model.as_deref().unwrap_or("*"));
-    let body = match body_bytes(body, limit_mb(&state)) {
+    let body = match read_body(body, limit_mb(&state)) {
         Ok(b) => b,
         Err(e) => return in_context(&state, &routed_model, Some(request_type), e).into_response(),
     };

@@ -10,35 +10,48 @@ use crate::config::types::ClientConfig;
 use crate::engine::RequestOptions;
 use crate::error::Error;
 
-/// The body's bytes; an over-limit body is a 413.
-pub fn body_bytes(body: Result<Bytes, BytesRejection>, limit_mb: u64) -> Result<Bytes, Error> {
+/// Parses a JSON body, naming the bad field's path; an over-limit body is a 413.
+pub fn parse_json<T: DeserializeOwned>(
+    body: Result<Bytes, BytesRejection>,
+    limit_mb: u64,
+) -> Result<T, Error> {
+    parse_body(&read_body(body, limit_mb)?)
+}
+
+/// The body's bytes (possibly none: passthrough forwards bodiless requests), or the error for
+/// an unreadable or over-limit (413) body.
+pub fn read_body(body: Result<Bytes, BytesRejection>, limit_mb: u64) -> Result<Bytes, Error> {
     body.map_err(|rejection| match rejection.status() {
         StatusCode::PAYLOAD_TOO_LARGE => Error::PayloadTooLarge { limit_mb },
         _ => Error::BadRequest(format!("could not read the request body: {rejection}")),
     })
 }
 
-/// Parses a JSON body, naming the bad field's path; an over-limit body is a 413.
-pub fn parse_json<T: DeserializeOwned>(
-    body: Result<Bytes, BytesRejection>,
-    limit_mb: u64,
-) -> Result<T, Error> {
-    let bytes = body_bytes(body, limit_mb)?;
+/// Parses a JSON body, naming the bad field's path when it fails; an empty body is a 400.
+pub fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
     if bytes.is_empty() {
         return Err(Error::BadRequest(
             "request body is empty; send a JSON object".into(),
         ));
     }
-    let mut de = serde_json::Deserializer::from_slice(&bytes);
-    serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        if path == "." || path == "?" || path.is_empty() {
-            Error::BadRequest(format!("invalid request body: {inner}"))
-        } else {
-            Error::BadRequest(format!("invalid request body at {path}: {inner}"))
+    // The plain parser first: tracking the path costs every request, and only a bad body
+    // needs it, so the path is found by parsing again.
+    if let Ok(value) = serde_json::from_slice(bytes) {
+        return Ok(value);
+    }
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    match serde_path_to_error::deserialize::<_, T>(&mut de) {
+        Ok(value) => Ok(value),
+        Err(e) => {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            Err(if path == "." || path == "?" || path.is_empty() {
+                Error::BadRequest(format!("invalid request body: {inner}"))
+            } else {
+                Error::BadRequest(format!("invalid request body at {path}: {inner}"))
+            })
         }
-    })
+    }
 }
 
 /// Headers never forwarded from `x-bf-eh-*`, whatever the filter says (Bifrost's denylist).
@@ -112,6 +125,7 @@ pub fn options(headers: &HeaderMap, client: &ClientConfig) -> RequestOptions {
             &client.prometheus_labels,
         ),
         traceparent: text("traceparent"),
+        raw_body: None,
     }
 }
 

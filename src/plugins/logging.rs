@@ -1,19 +1,20 @@
 //! The `logging` plugin: every finished request becomes one row in `logs.db`, written off the
 //! request path, and live events for the dashboard's `/ws`.
 //!
-//! `finished` only does a non-blocking `try_send` into a bounded channel. One dedicated thread
-//! drains it and inserts in batches (one transaction per up to [`BATCH_ROWS`] rows or
-//! [`BATCH_WAIT`]). When the channel is full the request still succeeds and its record is
-//! dropped — counted in [`LogWriter::dropped`] (`GET /api/logs/dropped`) and warned about at
-//! most every [`WARN_EVERY`], never silently. [`LogWriter::flush_and_stop`] drains the channel
-//! at shutdown.
+//! `finished` only does a non-blocking `try_send` into a bounded channel; it never wakes the
+//! writer. One dedicated thread, at the lowest CPU priority, wakes every [`BATCH_WAIT`], drains
+//! the channel and inserts in batches (one transaction per up to [`BATCH_ROWS`] rows), so a busy
+//! gateway spends its request path on requests and the log catches up in the idle time between
+//! them. When the channel is full the request still succeeds and its record is dropped —
+//! counted in [`LogWriter::dropped`] (`GET /api/logs/dropped`) and warned about at most every
+//! [`WARN_EVERY`], never silently. [`LogWriter::flush_and_stop`] drains the channel at shutdown.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError, TrySendError};
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::thread::{JoinHandle, Thread};
+use std::time::Duration;
 
 use serde::Serialize;
 use serde_json::Value;
@@ -30,7 +31,8 @@ use crate::store::{LogEntry, LogsStore};
 pub const CHANNEL_CAPACITY: usize = 10_000;
 /// Most rows per insert transaction.
 pub const BATCH_ROWS: usize = 500;
-/// Longest a record waits for its batch to fill before it is written.
+/// How often the writer wakes to drain the channel: the longest a record waits to be written
+/// (and to reach `/ws`) when nothing asks for a flush.
 pub const BATCH_WAIT: Duration = Duration::from_millis(50);
 /// At most one warning about dropped records per this interval.
 pub const WARN_EVERY: Duration = Duration::from_secs(10);
@@ -126,6 +128,8 @@ pub struct LogWriter {
     drops: Arc<Drops>,
     events: broadcast::Sender<Arc<str>>,
     thread: Mutex<Option<JoinHandle<()>>>,
+    /// The writer thread, to wake it for a flush or a stop.
+    waker: Thread,
 }
 
 impl std::fmt::Debug for LogWriter {
@@ -167,6 +171,7 @@ impl LogWriter {
             tx,
             drops,
             events,
+            waker: thread.thread().clone(),
             thread: Mutex::new(Some(thread)),
         }))
     }
@@ -185,6 +190,7 @@ impl LogWriter {
     pub fn flush(&self) {
         let (ack, done) = mpsc::sync_channel(1);
         if self.tx.send(Msg::Flush(ack)).is_ok() {
+            self.waker.unpark();
             let _ = done.recv();
         }
     }
@@ -194,6 +200,7 @@ impl LogWriter {
     pub fn flush_and_stop(&self) {
         let (ack, done) = mpsc::sync_channel(1);
         if self.tx.send(Msg::Stop(ack)).is_ok() {
+            self.waker.unpark();
             let _ = done.recv();
         }
         let thread = self.thread.lock().ok().and_then(|mut t| t.take());
@@ -255,35 +262,43 @@ struct Worker {
 
 impl Worker {
     fn run(mut self) {
+        lower_priority();
         loop {
-            let Ok(first) = self.rx.recv() else {
-                // Every sender is gone: nothing can arrive any more.
-                return;
-            };
-            let mut control = self.take(first);
-            let deadline = Instant::now() + BATCH_WAIT;
-            while control.is_none() && self.batch.len() < BATCH_ROWS {
-                match self
-                    .rx
-                    .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-                {
+            // Senders never wake this thread (a wake-up per record costs the request path a
+            // system call); it polls, and only flushes and stops unpark it early.
+            std::thread::park_timeout(BATCH_WAIT);
+            let mut control = None;
+            let mut gone = false;
+            while control.is_none() {
+                match self.rx.try_recv() {
                     Ok(msg) => control = self.take(msg),
-                    Err(RecvTimeoutError::Timeout) => break,
-                    Err(RecvTimeoutError::Disconnected) => break,
+                    Err(TryRecvError::Empty) => break,
+                    Err(TryRecvError::Disconnected) => {
+                        gone = true;
+                        break;
+                    }
+                }
+                if self.batch.len() >= BATCH_ROWS {
+                    self.write();
                 }
             }
             self.write();
             match control {
-                None => {}
                 Some(Msg::Flush(ack)) => {
                     let _ = ack.send(());
+                    // More may have queued behind the flush: drain it now, not in 50 ms.
+                    std::thread::current().unpark();
                 }
                 Some(Msg::Stop(ack)) => {
                     self.drain();
                     let _ = ack.send(());
                     return;
                 }
-                Some(Msg::Record(_)) => {}
+                Some(Msg::Record(_)) | None => {}
+            }
+            if gone {
+                // Every sender is gone: nothing can arrive any more.
+                return;
             }
         }
     }
@@ -335,7 +350,8 @@ impl Worker {
 }
 
 /// A finished request as a log row.
-pub fn entry_from_record(r: RequestRecord) -> LogEntry {
+pub fn entry_from_record(mut r: RequestRecord) -> LogEntry {
+    r.expand_raw_request();
     let error_details = r.error.as_ref().and_then(|e| {
         let details = serde_json::json!({
             "status_code": e.status_code,
@@ -378,3 +394,22 @@ pub fn entry_from_record(r: RequestRecord) -> LogEntry {
 
 #[cfg(test)]
 mod tests;
+
+/// Puts the calling (writer) thread at the lowest priority of the normal scheduler (nice 19),
+/// also when the gateway runs under a real-time policy: request threads preempt it at once,
+/// and it writes in the CPU time they leave idle.
+#[cfg(unix)]
+fn lower_priority() {
+    use thread_priority::{
+        set_thread_priority_and_policy, thread_native_id, NormalThreadSchedulePolicy,
+        ThreadPriority, ThreadSchedulePolicy,
+    };
+    let lowest = ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Other);
+    if let Err(e) = set_thread_priority_and_policy(thread_native_id(), ThreadPriority::Min, lowest)
+    {
+        tracing::debug!(error = ?e, "cannot lower the log writer's priority");
+    }
+}
+
+#[cfg(not(unix))]
+fn lower_priority() {}

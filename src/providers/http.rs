@@ -18,8 +18,9 @@ pub enum Auth {
     Bearer,
     /// `x-api-key: <key>` (Anthropic).
     XApiKey,
-    /// The key as the whole value of a header of its own (`api-key` for Azure,
-    /// `x-goog-api-key` for Google's GenAI API).
+    /// The key as the whole value of a header of its own: `api-key` for Azure,
+    /// `x-goog-api-key` for Google's GenAI API (a header rather than the `?key=` query parameter
+    /// Google also accepts, so the key never sits in a URL).
     Header(&'static str),
 }
 
@@ -54,6 +55,38 @@ pub async fn get(
     send(http.get(url), call, auth, fixed_headers, parse_error).await
 }
 
+/// POSTs a form (`application/x-www-form-urlencoded`: an OAuth token request) without the
+/// call's auth or extra headers, and returns the status and the whole body, whatever the status.
+/// Both waits are bounded by the call's timeout.
+pub async fn post_form(
+    http: &reqwest::Client,
+    call: &Call<'_>,
+    url: &str,
+    form: String,
+) -> Result<(u16, Bytes)> {
+    let req = http
+        .post(url)
+        .header(
+            reqwest::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
+        .body(form);
+    let resp = tokio::time::timeout(call.timeout, req.send())
+        .await
+        .map_err(|_| timeout(call))?
+        .map_err(|e| transport_error(call, &e))?;
+    let status = resp.status().as_u16();
+    Ok((status, whole_body(call, resp).await?))
+}
+
+/// The whole body of a (small) answer, the wait bounded by the call's timeout.
+async fn whole_body(call: &Call<'_>, resp: reqwest::Response) -> Result<Bytes> {
+    tokio::time::timeout(call.timeout, resp.bytes())
+        .await
+        .map_err(|_| timeout(call))?
+        .map_err(|e| transport_error(call, &e))
+}
+
 async fn send(
     req: reqwest::RequestBuilder,
     call: &Call<'_>,
@@ -66,10 +99,7 @@ async fn send(
     if (200..300).contains(&status) {
         return Ok(resp);
     }
-    let body = tokio::time::timeout(call.timeout, resp.bytes())
-        .await
-        .map_err(|_| timeout(call))?
-        .map_err(|e| transport_error(call, &e))?;
+    let body = whole_body(call, resp).await?;
     Err(Error::Upstream(Box::new(parse_error(
         call.provider,
         status,
@@ -224,42 +254,51 @@ fn value_text(v: serde_json::Value) -> String {
 }
 
 /// A request body: the typed request, or, when unknown client fields pass through
-/// (`x-bf-passthrough-extra-params`), the typed request as a JSON object with those fields added.
-/// Translated fields win over passed-through ones so that a stray field cannot produce a
+/// (`x-bf-passthrough-extra-params`), the typed request as a JSON object with those fields
+/// added. Translated fields win over passed-through ones so that a stray field cannot produce a
 /// duplicate key.
 #[derive(Serialize)]
 #[serde(untagged)]
-pub enum WithExtra<T: Serialize> {
-    /// No extra fields.
-    Typed(Box<T>),
-    /// The request with the extra fields merged in.
+pub enum Outgoing<T> {
+    /// Only the translated fields.
+    Typed(T),
+    /// Translated fields plus the client's extra ones.
     Merged(JsonObject),
 }
 
-impl<T: Serialize> WithExtra<T> {
-    /// The body for `call`: `extra` is merged only when the client asked for it.
-    pub fn new(call: &Call<'_>, body: T, extra: &JsonObject) -> Result<Self> {
-        if !call.passthrough_extra || extra.is_empty() {
-            return Ok(WithExtra::Typed(Box::new(body)));
+impl<T: Serialize> Outgoing<T> {
+    /// The body to send for `body`, with `extra` merged in when `passthrough` is on.
+    pub fn new(body: T, extra: &JsonObject, passthrough: bool) -> Result<Self> {
+        if !passthrough || extra.is_empty() {
+            return Ok(Outgoing::Typed(body));
         }
-        let mut map = match serde_json::to_value(&body) {
-            Ok(serde_json::Value::Object(map)) => map,
-            Ok(_) => {
-                return Err(Error::Internal(
-                    "request did not serialize to an object".into(),
-                ))
-            }
-            Err(e) => return Err(Error::Internal(e.to_string())),
-        };
+        let mut map = to_object(&body)?;
         for (k, v) in extra {
             map.entry(k.clone()).or_insert_with(|| v.clone());
         }
-        Ok(WithExtra::Merged(map))
+        Ok(Outgoing::Merged(map))
+    }
+
+    /// The body as a JSON object, for wire formats that edit it further.
+    pub fn into_object(self) -> Result<JsonObject> {
+        match self {
+            Outgoing::Typed(body) => to_object(&body),
+            Outgoing::Merged(map) => Ok(map),
+        }
     }
 }
 
-/// Percent-encodes a query value (model ids, page tokens): whatever an upstream sends, the
-/// query stays well-formed.
+fn to_object<T: Serialize>(body: &T) -> Result<JsonObject> {
+    match serde_json::to_value(body) {
+        Ok(serde_json::Value::Object(map)) => Ok(map),
+        Ok(_) => Err(Error::Internal(
+            "request did not serialize to an object".into(),
+        )),
+        Err(e) => Err(Error::Internal(e.to_string())),
+    }
+}
+
+/// Percent-encodes a query or form value: everything but RFC 3986's unreserved characters.
 pub fn percent_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
@@ -270,14 +309,6 @@ pub fn percent_encode(s: &str) -> String {
         }
     }
     out
-}
-
-/// Unix seconds now, for the `created` field of translated answers.
-pub fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
 }
 
 /// Decodes a JSON event payload, naming the provider on failure.

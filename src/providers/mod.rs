@@ -6,12 +6,15 @@
 
 pub mod anthropic;
 pub mod azure;
+pub mod bedrock;
 pub mod cohere;
+pub mod gemini;
 pub mod http;
 pub mod openai_compat;
 pub mod passthrough;
 pub mod sse;
 pub mod vendors;
+pub mod vertex;
 
 use std::pin::Pin;
 use std::time::Duration;
@@ -29,6 +32,14 @@ use crate::schemas::openai::{
 use crate::schemas::rerank::{RerankRequest, RerankResponse};
 use crate::schemas::RequestType;
 pub use vendors::WireFormat;
+
+/// Seconds since the Unix epoch, for `created` fields.
+pub(crate) fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
 
 /// A stream of canonical chat chunks.
 pub type ChatStream = Pin<Box<dyn Stream<Item = Result<ChatChunk>> + Send>>;
@@ -88,6 +99,20 @@ pub struct ProviderClient {
     pub wire: WireFormat,
     /// The pooled HTTP client.
     pub http: reqwest::Client,
+    /// Google OAuth access tokens of this provider's keys (Vertex AI), fetched on first use
+    /// and refreshed before they expire.
+    pub google_tokens: vertex::auth::TokenCache,
+}
+
+impl ProviderClient {
+    /// A client for a wire format over a pooled HTTP client.
+    pub fn new(wire: WireFormat, http: reqwest::Client) -> Self {
+        Self {
+            wire,
+            http,
+            google_tokens: vertex::auth::TokenCache::default(),
+        }
+    }
 }
 
 impl ProviderClient {
@@ -96,6 +121,9 @@ impl ProviderClient {
         match self.wire {
             WireFormat::OpenAi => openai_compat::chat(&self.http, call, req).await,
             WireFormat::Anthropic => anthropic::chat(&self.http, call, req).await,
+            WireFormat::Gemini => gemini::chat(&self.http, call, req).await,
+            WireFormat::Vertex => vertex::chat(&self.http, &self.google_tokens, call, req).await,
+            WireFormat::Bedrock => bedrock::chat(&self.http, call, req).await,
             WireFormat::Cohere => cohere::chat(&self.http, call, req).await,
             WireFormat::Azure => azure::chat(&self.http, call, req).await,
         }
@@ -106,6 +134,11 @@ impl ProviderClient {
         match self.wire {
             WireFormat::OpenAi => openai_compat::chat_stream(&self.http, call, req).await,
             WireFormat::Anthropic => anthropic::chat_stream(&self.http, call, req).await,
+            WireFormat::Gemini => gemini::chat_stream(&self.http, call, req).await,
+            WireFormat::Vertex => {
+                vertex::chat_stream(&self.http, &self.google_tokens, call, req).await
+            }
+            WireFormat::Bedrock => bedrock::chat_stream(&self.http, call, req).await,
             WireFormat::Cohere => cohere::chat_stream(&self.http, call, req).await,
             WireFormat::Azure => azure::chat_stream(&self.http, call, req).await,
         }
@@ -116,8 +149,11 @@ impl ProviderClient {
         match self.wire {
             WireFormat::OpenAi => openai_compat::text(&self.http, call, req).await,
             WireFormat::Anthropic => anthropic::text(&self.http, call, req).await,
-            WireFormat::Cohere => Err(unsupported(call, RequestType::TextCompletion)),
+            WireFormat::Bedrock => bedrock::text(&self.http, call, req).await,
             WireFormat::Azure => azure::text(&self.http, call, req).await,
+            WireFormat::Gemini | WireFormat::Vertex | WireFormat::Cohere => {
+                Err(unsupported(call, RequestType::TextCompletion))
+            }
         }
     }
 
@@ -126,9 +162,11 @@ impl ProviderClient {
         match self.wire {
             WireFormat::OpenAi => openai_compat::text_stream(&self.http, call, req).await,
             WireFormat::Azure => azure::text_stream(&self.http, call, req).await,
-            WireFormat::Anthropic | WireFormat::Cohere => {
-                Err(unsupported(call, RequestType::TextCompletionStream))
-            }
+            WireFormat::Anthropic
+            | WireFormat::Gemini
+            | WireFormat::Vertex
+            | WireFormat::Bedrock
+            | WireFormat::Cohere => Err(unsupported(call, RequestType::TextCompletionStream)),
         }
     }
 
@@ -140,6 +178,9 @@ impl ProviderClient {
     ) -> Result<EmbeddingResponse> {
         match self.wire {
             WireFormat::OpenAi => openai_compat::embed(&self.http, call, req).await,
+            WireFormat::Gemini => gemini::embed(&self.http, call, req).await,
+            WireFormat::Vertex => vertex::embed(&self.http, &self.google_tokens, call, req).await,
+            WireFormat::Bedrock => bedrock::embed(&self.http, call, req).await,
             WireFormat::Cohere => cohere::embed(&self.http, call, req).await,
             WireFormat::Azure => azure::embed(&self.http, call, req).await,
             WireFormat::Anthropic => Err(unsupported(call, RequestType::Embedding)),
@@ -151,9 +192,11 @@ impl ProviderClient {
         match self.wire {
             WireFormat::Cohere => cohere::rerank(&self.http, call, req).await,
             WireFormat::OpenAi => openai_compat::rerank(&self.http, call, req).await,
-            WireFormat::Anthropic | WireFormat::Azure => {
-                Err(unsupported(call, RequestType::Rerank))
-            }
+            WireFormat::Anthropic
+            | WireFormat::Gemini
+            | WireFormat::Vertex
+            | WireFormat::Bedrock
+            | WireFormat::Azure => Err(unsupported(call, RequestType::Rerank)),
         }
     }
 
@@ -166,8 +209,18 @@ impl ProviderClient {
         match self.wire {
             // Azure keys carry their endpoint and auth.
             WireFormat::Azure => azure::passthrough(&self.http, call, req).await,
-            WireFormat::OpenAi | WireFormat::Anthropic | WireFormat::Cohere => {
-                passthrough::forward(&self.http, call, req).await
+            WireFormat::OpenAi
+            | WireFormat::Anthropic
+            | WireFormat::Gemini
+            | WireFormat::Cohere => passthrough::forward(&self.http, call, req).await,
+            // Forwarding would need Vertex's OAuth tokens or Bedrock's SigV4 signature.
+            WireFormat::Vertex | WireFormat::Bedrock => {
+                let request_type = if req.stream {
+                    RequestType::PassthroughStream
+                } else {
+                    RequestType::Passthrough
+                };
+                Err(unsupported(call, request_type))
             }
         }
     }
@@ -177,6 +230,10 @@ impl ProviderClient {
         match self.wire {
             WireFormat::OpenAi => openai_compat::list_models(&self.http, call).await,
             WireFormat::Anthropic => anthropic::list_models(&self.http, call).await,
+            WireFormat::Gemini => gemini::list_models(&self.http, call).await,
+            WireFormat::Vertex => Ok(vertex::list_models(call)),
+            // Bedrock lists models on its control plane; the vendor row disables the call.
+            WireFormat::Bedrock => Err(unsupported(call, RequestType::ListModels)),
             WireFormat::Cohere => cohere::list_models(&self.http, call).await,
             // Deployments are per key; `/v1/models` lists them from the keys instead.
             WireFormat::Azure => Err(unsupported(call, RequestType::ListModels)),

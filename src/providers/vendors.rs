@@ -9,6 +9,13 @@ pub enum WireFormat {
     OpenAi,
     /// Anthropic's Messages API.
     Anthropic,
+    /// Google's Generative Language API (Gemini).
+    Gemini,
+    /// Google Cloud Vertex AI: Gemini models in the Gemini format, Claude models in Anthropic's,
+    /// with OAuth access tokens from the key's service account.
+    Vertex,
+    /// AWS Bedrock's Converse and InvokeModel APIs, SigV4-signed.
+    Bedrock,
     /// Cohere's v2 API (chat, embed, rerank).
     Cohere,
     /// Azure OpenAI: OpenAI's API under per-key deployments, `api-version` and Azure auth.
@@ -21,6 +28,8 @@ impl WireFormat {
         match name {
             "openai" => Some(WireFormat::OpenAi),
             "anthropic" => Some(WireFormat::Anthropic),
+            "gemini" => Some(WireFormat::Gemini),
+            "bedrock" => Some(WireFormat::Bedrock),
             "cohere" => Some(WireFormat::Cohere),
             _ => None,
         }
@@ -32,7 +41,8 @@ impl WireFormat {
 pub enum KeyPolicy {
     /// Every request needs a key value.
     Required,
-    /// A key entry may have an empty value (vLLM).
+    /// A key entry may have an empty value (vLLM; Vertex, whose keys authenticate with
+    /// `vertex_key_config`).
     Optional,
     /// No key is ever sent (Ollama, SGLang).
     None,
@@ -100,6 +110,41 @@ pub const VENDORS: &[Vendor] = &[
         text_completion: true,
         embeddings: false,
         list_models: true,
+    },
+    Vendor {
+        name: "gemini",
+        wire: WireFormat::Gemini,
+        default_base_url: Some("https://generativelanguage.googleapis.com"),
+        path_prefix: "/v1beta",
+        keys: Required,
+        text_completion: false,
+        embeddings: true,
+        list_models: true,
+    },
+    Vendor {
+        name: "vertex",
+        wire: WireFormat::Vertex,
+        // `{region}` is replaced by the key's region (`global` has a host of its own).
+        default_base_url: Some(crate::providers::vertex::REGIONAL_BASE_URL),
+        path_prefix: "/v1",
+        keys: Optional,
+        text_completion: false,
+        embeddings: true,
+        // Listed from the keys' deployments and models, without an upstream call.
+        list_models: true,
+    },
+    Vendor {
+        name: "bedrock",
+        wire: WireFormat::Bedrock,
+        // `{region}` is filled in per key (bedrock_key_config.region).
+        default_base_url: Some(crate::providers::bedrock::DEFAULT_BASE_URL),
+        path_prefix: "",
+        // A key may be empty: credentials then come from bedrock_key_config or the AWS chain.
+        keys: Optional,
+        text_completion: true,
+        embeddings: true,
+        // Model listing is served by Bedrock's control plane, not bedrock-runtime.
+        list_models: false,
     },
     row(
         "groq",
@@ -236,16 +281,20 @@ pub fn builtin(name: &str) -> Option<&'static Vendor> {
 pub fn supports(vendor: &Vendor, request_type: RequestType) -> bool {
     match request_type {
         RequestType::ChatCompletion | RequestType::ChatCompletionStream => true,
-        // Anthropic's legacy text API has no stream (Bifrost §4.2).
+        // Anthropic's legacy text API and Bedrock have no text stream (Bifrost §4.2).
         RequestType::TextCompletionStream => {
-            vendor.text_completion && vendor.wire != WireFormat::Anthropic
+            vendor.text_completion
+                && !matches!(vendor.wire, WireFormat::Anthropic | WireFormat::Bedrock)
         }
         RequestType::TextCompletion => vendor.text_completion,
         RequestType::Embedding => vendor.embeddings,
         RequestType::ListModels => vendor.list_models,
         RequestType::Rerank => reranks(vendor),
-        // Raw forwarding needs nothing of the wire format but its base URL and auth.
-        RequestType::Passthrough | RequestType::PassthroughStream => true,
+        // Raw forwarding needs nothing of the wire format but its base URL and auth; Vertex's
+        // OAuth tokens and Bedrock's SigV4 signatures are not added to forwarded requests.
+        RequestType::Passthrough | RequestType::PassthroughStream => {
+            !matches!(vendor.wire, WireFormat::Vertex | WireFormat::Bedrock)
+        }
     }
 }
 
@@ -283,5 +332,23 @@ mod tests {
             builtin("cohere").unwrap(),
             RequestType::TextCompletion
         ));
+        let gemini = builtin("gemini").unwrap();
+        assert!(!supports(gemini, RequestType::TextCompletion));
+        assert!(!supports(gemini, RequestType::TextCompletionStream));
+        assert!(supports(gemini, RequestType::Embedding));
+        assert_eq!(
+            WireFormat::from_base_type("gemini"),
+            Some(WireFormat::Gemini)
+        );
+        assert!(!supports(
+            builtin("vertex").unwrap(),
+            RequestType::TextCompletion
+        ));
+        let bedrock = builtin("bedrock").unwrap();
+        assert!(supports(bedrock, RequestType::Embedding));
+        assert!(supports(bedrock, RequestType::TextCompletion));
+        assert!(!supports(bedrock, RequestType::TextCompletionStream));
+        assert!(supports(gemini, RequestType::Passthrough));
+        assert!(!supports(bedrock, RequestType::Passthrough));
     }
 }

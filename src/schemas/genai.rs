@@ -1,6 +1,7 @@
 //! Google Generative Language API (Gemini, `v1beta`) wire types: `generateContent` and its
 //! stream chunks, `embedContent`/`batchEmbedContents`, `countTokens`, the model list and the
-//! Google error body.
+//! Google error body. Both directions use them: the `/genai` ingress and the `gemini` and
+//! `vertex` providers.
 //!
 //! Field names are lowerCamelCase as the API writes them; the snake_case spellings that the
 //! API also accepts are aliases. A `Part` is a flat struct because the API's `oneof` data
@@ -359,6 +360,18 @@ pub struct GenerateContentResponse {
     /// Response id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response_id: Option<String>,
+    /// Why the prompt was blocked, when it was (then there are no candidates).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt_feedback: Option<PromptFeedback>,
+}
+
+/// `promptFeedback`: set when the prompt itself was refused.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PromptFeedback {
+    /// `SAFETY`, `BLOCKLIST`, `PROHIBITED_CONTENT`, `OTHER`, ...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub block_reason: Option<String>,
 }
 
 /// One candidate answer.
@@ -508,13 +521,17 @@ pub struct ErrorResponse {
     pub error: ErrorDetail,
 }
 
-/// The inner error object.
+/// The inner error object. Every field defaults so that an upstream error missing one still
+/// parses.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ErrorDetail {
     /// The HTTP status.
+    #[serde(default)]
     pub code: u16,
     /// Human-readable message.
+    #[serde(default)]
     pub message: String,
     /// The gRPC status name (`INVALID_ARGUMENT`, `RESOURCE_EXHAUSTED`, ...).
+    #[serde(default)]
     pub status: String,
 }

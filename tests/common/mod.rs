@@ -29,6 +29,15 @@ const SCRUBBED_ENV: &[&str] = &[
     "http_proxy",
     "https_proxy",
     "all_proxy",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_PROFILE",
+    "AWS_ROLE_ARN",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_ENDPOINT_URL_STS",
 ];
 
 /// Runs a test body with a hard limit, so that nothing can hang the suite.
@@ -534,4 +543,11 @@ pub fn assert_error_shape(body: &Value, status: u16) -> String {
 /// A simple chat body.
 pub fn chat_body(model: &str, text: &str) -> Value {
     json!({"model": model, "messages": [{"role": "user", "content": text}]})
+}
+
+/// An OpenAI `tools` array with one function, `get_weather(city)`.
+pub fn weather_tool() -> Value {
+    json!([{"type": "function", "function": {
+        "name": "get_weather", "description": "Weather in a city",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}])
 }

@@ -65,3 +65,72 @@ async fn bare_models_are_routed_by_weight_with_automatic_fallbacks() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn key_ids_limit_the_provider_keys_a_virtual_key_may_use() {
+    within(120, async {
+        let openai = Mock::openai("openai").await;
+        let mut cfg = openai_config(&openai, json!({}));
+        cfg["providers"]["openai"]["keys"] = json!([
+            {"id": "key-one", "name": "one", "value": "sk-upstream-1", "models": ["*"], "weight": 1.0},
+            {"id": "key-two", "name": "two", "value": "sk-upstream-2", "models": ["*"], "weight": 1.0}
+        ]);
+        let gw = Gateway::launch(&cfg, &[]).await;
+        let (_, only_two) = create_vk(
+            &gw,
+            json!({"name": "two-only", "provider_configs": [
+                {"provider": "openai", "key_ids": ["key-two"]}
+            ]}),
+        )
+        .await;
+        for i in 0..20 {
+            let (status, body) =
+                chat_vk(&gw, &only_two, &chat_body("gpt-4o-mini", &format!("k{i}"))).await;
+            assert_eq!(status, 200, "{body}");
+            assert_eq!(
+                openai.last().bearer(),
+                Some("sk-upstream-2"),
+                "request {i} used a key outside key_ids"
+            );
+        }
+
+        // Pinning a key the virtual key does not allow is refused, not honoured.
+        let (status, body) = gw
+            .post_with(
+                "/v1/chat/completions",
+                &chat_body("openai/gpt-4o-mini", "pinned"),
+                &[("x-bf-vk", &only_two), ("x-bf-api-key", "one")],
+            )
+            .await;
+        assert_eq!(status, 400, "{body}");
+
+        // `[]` allows no key at all (Bifrost v1.5); `["*"]` every key.
+        let (_, none) = create_vk(
+            &gw,
+            json!({"name": "no-keys", "provider_configs": [
+                {"provider": "openai", "key_ids": []}
+            ]}),
+        )
+        .await;
+        let before = openai.count();
+        let (status, body) = chat_vk(&gw, &none, &chat_body("gpt-4o-mini", "none")).await;
+        assert!(status >= 400, "{body}");
+        assert_eq!(openai.count(), before, "nothing reached the upstream");
+        let (_, all) = create_vk(
+            &gw,
+            json!({"name": "all-keys", "provider_configs": [
+                {"provider": "openai", "key_ids": ["*"]}
+            ]}),
+        )
+        .await;
+        let mut seen = std::collections::HashSet::new();
+        for i in 0..40 {
+            let (status, body) =
+                chat_vk(&gw, &all, &chat_body("gpt-4o-mini", &format!("a{i}"))).await;
+            assert_eq!(status, 200, "{body}");
+            seen.extend(openai.last().bearer().map(str::to_owned));
+        }
+        assert_eq!(seen.len(), 2, "both keys serve a key with key_ids [\"*\"]");
+    })
+    .await;
+}

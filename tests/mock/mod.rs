@@ -1,11 +1,14 @@
 //! Mock upstreams of our own, speaking each provider's wire format exactly: an OpenAI-shaped
-//! server (chat JSON and SSE, completions, embeddings, models) and an Anthropic Messages server
-//! (JSON and the native SSE event sequence). Both record every request they receive and can be
+//! server (chat JSON and SSE, completions, embeddings, models), an Anthropic Messages server
+//! (JSON and the native SSE event sequence), a Cohere v2 server and a Google server (Gemini and
+//! Vertex AI, with an OAuth token endpoint). All record every request they receive and can be
 //! scripted to fail, to answer slowly, to hold a stream until released, or to stall a stream.
 
 pub mod anthropic;
+pub mod bedrock;
 pub mod cohere;
 pub mod entra;
+pub mod gemini;
 pub mod openai;
 
 use std::collections::VecDeque;
@@ -32,6 +35,8 @@ pub enum Kind {
     Anthropic,
     /// Cohere's v2 API (`/v2/chat`, ...).
     Cohere,
+    /// Google's Gemini API and Vertex AI (`/v1beta/models/...`, `/v1/projects/...`, `/token`).
+    Gemini,
 }
 
 /// One request as the mock received it.
@@ -44,6 +49,8 @@ pub struct Recorded {
     pub headers: Vec<(String, String)>,
     /// The body parsed as JSON (`Null` when empty or not JSON).
     pub body: Value,
+    /// The body as text (form bodies).
+    pub raw_body: String,
 }
 
 impl Recorded {
@@ -88,6 +95,14 @@ pub struct MockState {
     pub streams_finished: AtomicUsize,
     /// Streams whose body was dropped before the end (the peer went away).
     pub streams_dropped: AtomicUsize,
+    /// The mock's own URL (the audience its token endpoint expects).
+    pub self_url: Mutex<String>,
+    /// Access tokens the token endpoint issued.
+    pub issued_tokens: Mutex<Vec<String>>,
+    /// How many tokens the token endpoint issued.
+    pub tokens_issued: AtomicUsize,
+    /// `expires_in` of issued tokens (0: an hour).
+    pub token_lifetime_secs: AtomicU64,
 }
 
 impl MockState {
@@ -150,11 +165,27 @@ impl Mock {
         Self::start(Kind::Cohere, label).await
     }
 
+    /// A Google upstream: the Gemini API, Vertex AI and an OAuth token endpoint.
+    pub async fn gemini(label: &str) -> Mock {
+        Self::start(Kind::Gemini, label).await
+    }
+
+    /// Tokens the mock's token endpoint issued so far.
+    pub fn tokens_issued(&self) -> usize {
+        self.state.tokens_issued.load(Ordering::SeqCst)
+    }
+
+    /// Issued tokens expire after this many seconds.
+    pub fn set_token_lifetime(&self, secs: u64) {
+        self.state.token_lifetime_secs.store(secs, Ordering::SeqCst);
+    }
+
     async fn start(kind: Kind, label: &str) -> Mock {
         let default_models = match kind {
             Kind::OpenAi => vec!["gpt-4o-mini", "gpt-4o", "text-embedding-3-small"],
             Kind::Anthropic => vec!["claude-3-5-haiku-20241022", "claude-sonnet-4-20250514"],
             Kind::Cohere => vec!["command-a-03-2025", "embed-v4.0", "rerank-v3.5"],
+            Kind::Gemini => vec!["gemini-2.0-flash", "gemini-2.5-pro", "text-embedding-004"],
         };
         let state = Arc::new(MockState {
             label: label.to_owned(),
@@ -169,11 +200,9 @@ impl Mock {
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        Mock {
-            url: format!("http://{addr}"),
-            state,
-            task,
-        }
+        let url = format!("http://{addr}");
+        state.self_url.lock().unwrap().clone_from(&url);
+        Mock { url, state, task }
     }
 
     /// Every request received so far.
@@ -283,15 +312,17 @@ async fn handle(
             })
             .collect(),
         body: serde_json::from_slice(&body).unwrap_or(Value::Null),
+        raw_body: String::from_utf8_lossy(&body).into_owned(),
     };
     state.record(rec.clone());
-    let inference = method == Method::POST;
+    let inference = method == Method::POST && rec.path != "/token";
     if inference {
         let key = match kind {
             // Azure OpenAI keys come in `api-key`.
             Kind::OpenAi => rec.bearer().or(rec.header("api-key")),
             Kind::Cohere => rec.bearer(),
             Kind::Anthropic => rec.header("x-api-key"),
+            Kind::Gemini => rec.header("x-goog-api-key").or(rec.bearer()),
         };
         if let Some((status, body)) = state.next_failure(key) {
             return json_response(status, &body);
@@ -305,6 +336,7 @@ async fn handle(
         Kind::OpenAi => openai::route(&state, &rec),
         Kind::Anthropic => anthropic::route(&state, &rec),
         Kind::Cohere => cohere::route(&state, &rec),
+        Kind::Gemini => gemini::route(&state, &rec),
     }
 }
 

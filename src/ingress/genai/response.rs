@@ -47,6 +47,7 @@ pub fn to_generate_response(resp: ChatResponse) -> wire::GenerateContentResponse
         usage_metadata: resp.usage.as_ref().map(to_usage_metadata),
         model_version: Some(resp.model),
         response_id: (!resp.id.is_empty()).then_some(resp.id),
+        prompt_feedback: None,
     }
 }
 

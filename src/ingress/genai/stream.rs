@@ -47,6 +47,7 @@ impl GenerateStream {
             },
             model_version: (!self.model.is_empty()).then(|| self.model.clone()),
             response_id: (!self.id.is_empty()).then(|| self.id.clone()),
+            prompt_feedback: None,
         };
         write_data(out, &chunk);
     }

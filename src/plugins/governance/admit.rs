@@ -10,7 +10,7 @@ use super::routing;
 use super::snapshot::{BudgetRt, GovSnapshot, ProviderRt, RateRt, VkRt};
 use super::{now_ms, Governance, PricingState};
 use crate::engine::tracking::{RequestRecord, Settle};
-use crate::engine::Admit;
+use crate::engine::{Admit, KeyFilter};
 use crate::error::{Error, RateLimitKind, Result};
 use crate::schemas::RequestType;
 
@@ -139,6 +139,9 @@ impl Governance {
         let result = self.admit_key(&snap, &catalog, &vk, req, now, &mut held);
         match result {
             Ok(provider_budget) => {
+                if vk.restricts_keys() {
+                    req.key_filter = Some(Arc::clone(&vk) as Arc<dyn KeyFilter>);
+                }
                 let key_budgets = held
                     .budgets
                     .split_off(usize::from(provider_budget.is_some()));

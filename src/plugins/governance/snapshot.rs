@@ -14,6 +14,7 @@ use super::counters::{to_nanos, BudgetCounter, RateCounter};
 use super::duration::ResetDuration;
 use super::overrides::Overrides;
 use super::types::{AuthConfig, Budget, Customer, ProviderConfig, RateLimit, Team, VirtualKey};
+use crate::engine::KeyFilter;
 use crate::store::governance_store::CounterRow;
 
 /// A budget with its counter.
@@ -151,6 +152,14 @@ impl VkRt {
     /// Its provider config for `provider`.
     pub fn provider(&self, provider: &str) -> Option<&ProviderRt> {
         self.providers.iter().find(|p| p.cfg.provider == provider)
+    }
+
+    /// Whether some provider config limits the provider keys (`key_ids` other than `["*"]`),
+    /// so that requests must carry the key as a [`KeyFilter`].
+    pub fn restricts_keys(&self) -> bool {
+        self.providers
+            .iter()
+            .any(|p| !p.cfg.key_ids.iter().any(|k| k == "*"))
     }
 
     /// Every budget that applies to the key itself: its own, its team's, its customer's.
@@ -477,4 +486,18 @@ pub fn hash_value(value: &str) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+/// A key's `key_ids` (Bifrost v1.5: `["*"]` allows every key, `[]` none) restrict which
+/// provider keys its requests may use; an entry names a key by id or by name. A provider the
+/// key has no config for (reachable through `allow_all_providers`) keeps all its keys.
+impl KeyFilter for VkRt {
+    fn allows(&self, provider: &str, key_id: &str, key_name: &str) -> bool {
+        self.provider(provider).is_none_or(|pc| {
+            pc.cfg
+                .key_ids
+                .iter()
+                .any(|k| k == "*" || k == key_id || k == key_name)
+        })
+    }
 }

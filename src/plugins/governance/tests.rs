@@ -52,6 +52,7 @@ fn admit<'a>(vk: &'a str, model: &str, max_tokens: Option<u64>) -> Admit<'a> {
         max_output_tokens: max_tokens,
         virtual_key_id: None,
         virtual_key_name: None,
+        key_filter: None,
     }
 }
 
@@ -79,6 +80,7 @@ fn record(provider: &str, model: &str, prompt: u64, completion: u64) -> RequestR
         error: None,
         input: None,
         params: None,
+        raw_request: None,
         output: None,
         metadata: vec![],
         virtual_key_id: None,

@@ -59,7 +59,7 @@ pub struct ProviderConfig {
     /// Models allowed: `["*"]` all, `[]` none (Bifrost v1.5).
     #[serde(default = "all")]
     pub allowed_models: Vec<String>,
-    /// Provider keys allowed: `["*"]` all (stored; not enforced by this release).
+    /// Provider keys allowed, by id or name: `["*"]` all, `[]` none (Bifrost v1.5).
     #[serde(default = "all")]
     pub key_ids: Vec<String>,
     /// This provider's own budget for the key.

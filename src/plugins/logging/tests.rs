@@ -1,7 +1,7 @@
 //! Writer tests on a real logs.db: a burst is written exactly once, a full channel counts its
 //! drops, stop drains, and live events carry Bifrost's shape.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::json;
 
@@ -46,6 +46,7 @@ fn record(id: String) -> RequestRecord {
         error: None,
         input: Some(r#"[{"role":"user","content":"hello"}]"#.into()),
         params: Some(r#"{"temperature":0.2}"#.into()),
+        raw_request: None,
         output: Some(r#"{"role":"assistant","content":"hi"}"#.into()),
         metadata: vec![("tenant".into(), "acme".into())],
         virtual_key_id: None,
@@ -206,4 +207,34 @@ fn a_record_maps_to_bifrosts_log_row() {
         (&v["virtual_key_id"], &v["virtual_key_name"], &v["cost"]),
         (&json!("vk-1"), &json!("team-a"), &json!(0.0042))
     );
+}
+
+/// The writer runs at nice 19 under the normal scheduler, so request threads always win the CPU.
+#[cfg(target_os = "linux")]
+#[test]
+fn the_writer_thread_runs_at_the_lowest_priority() {
+    let s = setup();
+    let writer = LogWriter::start(&s.store, 16).unwrap();
+    // The thread lowers itself first thing; a flush proves it has run that far.
+    writer.flush();
+    let mut found = None;
+    for task in std::fs::read_dir("/proc/self/task").unwrap() {
+        let dir = task.unwrap().path();
+        let name = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
+        if name.trim() == "bifrost-log-wri" {
+            let stat = std::fs::read_to_string(dir.join("stat")).unwrap();
+            // Fields after the parenthesised name: state is field 3; nice is 19, policy 41.
+            let rest: Vec<&str> = stat
+                .rsplit_once(')')
+                .unwrap()
+                .1
+                .split_whitespace()
+                .collect();
+            found = Some((rest[16].to_owned(), rest[38].to_owned()));
+        }
+    }
+    let (nice, policy) = found.expect("the writer thread is running");
+    assert_eq!(nice, "19", "nice of the writer thread");
+    assert_eq!(policy, "0", "SCHED_OTHER");
+    writer.flush_and_stop();
 }

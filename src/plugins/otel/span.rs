@@ -152,6 +152,8 @@ pub struct Pending {
     usage: Option<(u64, u64, u64)>,
     cost: Option<f64>,
     params: Option<String>,
+    /// The client's body when the log kept it raw: its top-level fields are the parameters.
+    raw_params: Option<bytes::Bytes>,
     traceparent: Option<String>,
     request_id: String,
 }
@@ -171,6 +173,7 @@ impl From<RequestRecord> for Pending {
                 .map(|u| (u.prompt_tokens, u.completion_tokens, u.total_tokens)),
             cost: r.cost,
             params: r.params,
+            raw_params: r.raw_request.map(|raw| raw.body),
             traceparent: r.telemetry.traceparent,
             request_id: r.id,
         }
@@ -228,11 +231,12 @@ impl Pending {
             ("gen_ai.operation.name", Value::Str(operation.into())),
             ("bifrost.request.id", Value::Str(self.request_id)),
         ];
-        if let Some(params) = self
-            .params
-            .as_deref()
-            .and_then(|p| serde_json::from_str::<Json>(p).ok())
-        {
+        let params = match (&self.params, &self.raw_params) {
+            (Some(p), _) => serde_json::from_str::<Json>(p).ok(),
+            (None, Some(body)) => serde_json::from_slice::<Json>(body).ok(),
+            (None, None) => None,
+        };
+        if let Some(params) = params {
             request_attributes(&params, &mut attributes);
         }
         if let Some((prompt, completion, total)) = self.usage {

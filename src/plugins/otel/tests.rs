@@ -37,6 +37,7 @@ fn record() -> RequestRecord {
         error: None,
         input: None,
         params: Some(r#"{"temperature":0.7,"max_tokens":1000}"#.into()),
+        raw_request: None,
         output: None,
         metadata: vec![],
         virtual_key_id: None,

@@ -39,6 +39,7 @@ fn record(status: Status) -> RequestRecord {
         }),
         input: None,
         params: None,
+        raw_request: None,
         output: None,
         metadata: vec![],
         virtual_key_id: None,

@@ -11,9 +11,9 @@ use reqwest::header::{HeaderName, HeaderValue};
 use serde_json::Value;
 
 use crate::error::{Error, Result, UpstreamError};
-use crate::providers::http::{self, percent_encode, unix_now, Auth};
+use crate::providers::http::{self, Auth, Outgoing};
 use crate::providers::sse::SseEvent;
-use crate::providers::{Call, ChatStream};
+use crate::providers::{unix_now, Call, ChatStream};
 use crate::schemas::anthropic as wire;
 use crate::schemas::openai::{
     ChatChoice, ChatChunk, ChatMessage, ChatRequest, ChatResponse, ChunkChoice, ChunkDelta,
@@ -27,9 +27,11 @@ mod stream;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use request::{json_instruction, media_source, stop_sequences, thinking_budget};
 pub use request::{text_to_messages_request, to_messages_request};
+use response::to_model;
+pub(crate) use response::to_usage;
 pub use response::{finish_reason, to_chat_response, to_text_response};
-use response::{to_model, to_usage};
 pub use stream::translate_events;
 
 /// The API version every request pins; a client may override it with an extra header.
@@ -88,7 +90,7 @@ async fn post_messages(
     body: wire::MessagesRequest,
     extra: &JsonObject,
 ) -> Result<reqwest::Response> {
-    let body = Outgoing::new(call, body, extra)?;
+    let body = Outgoing::new(body, extra, call.passthrough_extra)?;
     let url = call.url("/messages");
     let headers = fixed_headers(call);
     http::post_json(
@@ -114,7 +116,9 @@ pub async fn list_models(http: &reqwest::Client, call: &Call<'_>) -> Result<Vec<
         let mut url = format!("{base}{sep}limit={MODELS_PAGE_SIZE}");
         if let Some(id) = &after {
             url.push_str("&after_id=");
-            url.push_str(&percent_encode(id));
+            // Model ids are `[a-z0-9-.]`, but the query must stay well-formed whatever the
+            // upstream sends.
+            url.push_str(&http::percent_encode(id));
         }
         let resp = http::get(http, call, &url, Auth::XApiKey, &headers, parse_error).await?;
         let page: wire::ModelList = http::read_json(call, resp).await?;
@@ -153,12 +157,9 @@ fn fixed_headers(call: &Call<'_>) -> Vec<(HeaderName, HeaderValue)> {
     vec![(name, HeaderValue::from_static(API_VERSION))]
 }
 
-/// The request body, with the client's unknown fields when they pass through.
-type Outgoing = http::WithExtra<wire::MessagesRequest>;
-
 /// Parses an RFC 3339 timestamp (`2025-02-19T00:00:00Z`, optional fraction and offset) into
 /// unix seconds. `None` for anything malformed or before 1970.
-fn parse_rfc3339(s: &str) -> Option<u64> {
+pub(crate) fn parse_rfc3339(s: &str) -> Option<u64> {
     let b = s.as_bytes();
     let num = |from: usize, to: usize| -> Option<i64> {
         let part = s.get(from..to)?;

@@ -330,7 +330,7 @@ fn part_block(
 }
 
 /// A `data:<media type>;base64,<data>` URL becomes inline data, an http(s) URL a URL source.
-fn media_source(url: &str, i: usize) -> Result<wire::Source> {
+pub(crate) fn media_source(url: &str, i: usize) -> Result<wire::Source> {
     if let Some(rest) = url.strip_prefix("data:") {
         let bad = || Error::BadRequest(format!("messages[{i}]: data URLs must be base64 encoded"));
         let (header, data) = rest.split_once(',').ok_or_else(bad)?;
@@ -432,7 +432,7 @@ fn to_tool_choice(choice: &Value, disable_parallel: Option<bool>) -> Result<wire
     }
 }
 
-fn stop_sequences(stop: Option<&Value>) -> Result<Option<Vec<String>>> {
+pub(crate) fn stop_sequences(stop: Option<&Value>) -> Result<Option<Vec<String>>> {
     let seqs = match stop {
         None | Some(Value::Null) => return Ok(None),
         Some(Value::String(s)) => vec![s.clone()],
@@ -454,7 +454,7 @@ fn stop_sequences(stop: Option<&Value>) -> Result<Option<Vec<String>>> {
 }
 
 /// OpenAI's reasoning effort as an extended-thinking budget (Anthropic's minimum is 1024).
-fn thinking_budget(effort: Option<&str>) -> Result<Option<u32>> {
+pub(crate) fn thinking_budget(effort: Option<&str>) -> Result<Option<u32>> {
     match effort {
         None | Some("none") => Ok(None),
         Some("minimal" | "low") => Ok(Some(1024)),
@@ -472,7 +472,7 @@ fn thinking_budget(effort: Option<&str>) -> Result<Option<u32>> {
 /// system prompt. This is best effort: the model usually complies, but nothing enforces the
 /// schema. (Forcing a tool call would enforce it, but would turn the answer into a tool call the
 /// client did not ask for.)
-fn json_instruction(format: Option<&Value>) -> Result<Option<String>> {
+pub(crate) fn json_instruction(format: Option<&Value>) -> Result<Option<String>> {
     let Some(format) = format else {
         return Ok(None);
     };

@@ -102,7 +102,7 @@ pub fn finish_reason(stop_reason: &str) -> String {
 
 /// OpenAI usage: Anthropic's `input_tokens` excludes cached tokens, OpenAI's `prompt_tokens`
 /// includes them.
-pub(super) fn to_usage(input: u64, output: u64, cache_read: u64, cache_creation: u64) -> Usage {
+pub(crate) fn to_usage(input: u64, output: u64, cache_read: u64, cache_creation: u64) -> Usage {
     let prompt = input + cache_read + cache_creation;
     Usage {
         prompt_tokens: prompt,

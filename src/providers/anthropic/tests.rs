@@ -347,7 +347,7 @@ fn extra_fields_pass_through_only_when_asked_and_never_override() {
     let body = |passthrough: bool| {
         let c = call("http://x", &key, passthrough);
         let typed = to_messages_request(c.model, &req).unwrap();
-        serde_json::to_value(Outgoing::new(&c, typed, &extra).unwrap()).unwrap()
+        serde_json::to_value(Outgoing::new(typed, &extra, c.passthrough_extra).unwrap()).unwrap()
     };
     assert!(body(false).get("top_k").is_none());
     let merged = body(true);

@@ -139,26 +139,7 @@ async fn fetch(
         percent_encode(creds.client_secret.expose()),
         percent_encode(&creds.scope)
     );
-    let req = client
-        .post(url)
-        .header(
-            reqwest::header::CONTENT_TYPE,
-            "application/x-www-form-urlencoded",
-        )
-        .body(form);
-    let timeout = || Error::Timeout {
-        provider: call.provider.to_owned(),
-        seconds: call.timeout.as_secs(),
-    };
-    let resp = tokio::time::timeout(call.timeout, req.send())
-        .await
-        .map_err(|_| timeout())?
-        .map_err(|e| http::transport_error(call, &e))?;
-    let status = resp.status().as_u16();
-    let body = tokio::time::timeout(call.timeout, resp.bytes())
-        .await
-        .map_err(|_| timeout())?
-        .map_err(|e| http::transport_error(call, &e))?;
+    let (status, body) = http::post_form(client, call, &url, form).await?;
     let answer: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     if !(200..300).contains(&status) {
         return Err(Error::Upstream(Box::new(token_error(
@@ -179,7 +160,10 @@ async fn fetch(
         .as_u64()
         .or_else(|| answer["expires_in"].as_str().and_then(|s| s.parse().ok()))
         .unwrap_or(3600);
-    Ok((Secret::new(token.to_owned()), Duration::from_secs(seconds)))
+    Ok((
+        Secret::from_value(token.to_owned()),
+        Duration::from_secs(seconds),
+    ))
 }
 
 /// Entra's `{"error", "error_description"}`, without anything secret in it.

@@ -9,9 +9,9 @@
 use futures_util::{Stream, StreamExt};
 
 use crate::error::{Error, Result, UpstreamError};
-use crate::providers::http::{self, percent_encode, unix_now, Auth, WithExtra};
+use crate::providers::http::{self, percent_encode, Auth, Outgoing};
 use crate::providers::sse::SseEvent;
-use crate::providers::{Call, ChatStream};
+use crate::providers::{unix_now, Call, ChatStream};
 use crate::schemas::cohere as wire;
 use crate::schemas::openai::{
     ChatChoice, ChatChunk, ChatMessage, ChatRequest, ChatResponse, ChunkChoice, ChunkDelta,
@@ -48,7 +48,7 @@ pub async fn chat(
         client,
         call,
         "/v2/chat",
-        WithExtra::new(call, body, &req.extra)?,
+        Outgoing::new(body, &req.extra, call.passthrough_extra)?,
     )
     .await?;
     let answer: wire::ChatResponse = http::read_json(call, resp).await?;
@@ -67,7 +67,7 @@ pub async fn chat_stream(
         client,
         call,
         "/v2/chat",
-        WithExtra::new(call, body, &req.extra)?,
+        Outgoing::new(body, &req.extra, call.passthrough_extra)?,
     )
     .await?;
     Ok(translate_events(
@@ -89,7 +89,7 @@ pub async fn embed(
         client,
         call,
         "/v2/embed",
-        WithExtra::new(call, body, &req.extra)?,
+        Outgoing::new(body, &req.extra, call.passthrough_extra)?,
     )
     .await?;
     let answer: wire::EmbedResponse = http::read_json(call, resp).await?;
@@ -114,7 +114,7 @@ pub async fn rerank(
         client,
         call,
         "/v2/rerank",
-        WithExtra::new(call, body, &req.extra)?,
+        Outgoing::new(body, &req.extra, call.passthrough_extra)?,
     )
     .await?;
     let answer: wire::RerankResponse = http::read_json(call, resp).await?;
@@ -171,7 +171,7 @@ async fn post<T: serde::Serialize>(
     client: &reqwest::Client,
     call: &Call<'_>,
     path: &str,
-    body: WithExtra<T>,
+    body: Outgoing<T>,
 ) -> Result<reqwest::Response> {
     let url = call.url(path);
     http::post_json(client, call, &url, Auth::Bearer, &[], &body, parse_error).await

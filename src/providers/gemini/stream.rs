@@ -1,0 +1,195 @@
+//! `streamGenerateContent?alt=sse` chunks to canonical chat chunks, one event at a time.
+//!
+//! Every Gemini chunk is a whole `GenerateContentResponse` holding the new parts; the last one
+//! carries the finish reason, and `usageMetadata` (cumulative) may come on any of them. The
+//! usage goes out in a chunk of its own after the finish reason, as OpenAI sends it.
+
+use super::*;
+
+/// Translates Gemini's SSE events into OpenAI chunks for `model` (the name asked for, used when
+/// the chunks name no model version). An error event or a transport error ends the stream with
+/// that error.
+pub fn translate_events<S>(provider: &str, model: &str, events: S) -> ChatStream
+where
+    S: Stream<Item = Result<SseEvent>> + Send + 'static,
+{
+    let state = StreamState {
+        provider: provider.to_owned(),
+        id: String::new(),
+        model: model.to_owned(),
+        created: unix_now(),
+        usage: None,
+        started: false,
+        finished: false,
+        tool_calls: 0,
+        done: false,
+    };
+    Box::pin(futures_util::stream::unfold(
+        (Box::pin(events), state),
+        |(mut events, mut state)| async move {
+            loop {
+                if state.done {
+                    return None;
+                }
+                let item = match events.next().await {
+                    None => {
+                        state.done = true;
+                        Some(state.on_end())
+                    }
+                    Some(Err(e)) => {
+                        state.done = true;
+                        Some(Err(e))
+                    }
+                    Some(Ok(ev)) => match state.on_sse(&ev) {
+                        Ok(chunk) => chunk.map(Ok),
+                        Err(e) => {
+                            state.done = true;
+                            Some(Err(e))
+                        }
+                    },
+                };
+                if let Some(item) = item {
+                    return Some((item, (events, state)));
+                }
+            }
+        },
+    ))
+}
+
+/// What the translation remembers between chunks.
+struct StreamState {
+    provider: String,
+    id: String,
+    model: String,
+    created: u64,
+    usage: Option<wire::UsageMetadata>,
+    /// The role went out.
+    started: bool,
+    /// A chunk carried the finish reason.
+    finished: bool,
+    /// Tool calls sent so far: OpenAI numbers them across the whole message.
+    tool_calls: u32,
+    done: bool,
+}
+
+/// An SSE payload: a chunk, or Google's error object when the stream fails midway.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Payload {
+    Error { error: wire::ErrorDetail },
+    Chunk(Box<wire::GenerateContentResponse>),
+}
+
+impl StreamState {
+    fn on_sse(&mut self, ev: &SseEvent) -> Result<Option<ChatChunk>> {
+        let data = ev.data.trim();
+        if data.is_empty() || data == "[DONE]" {
+            return Ok(None);
+        }
+        match http::decode_event::<Payload>(&self.provider, data)? {
+            Payload::Error { error } => Err(Error::Upstream(Box::new(upstream_error(
+                &self.provider,
+                if error.code >= 400 { error.code } else { 500 },
+                error,
+            )))),
+            Payload::Chunk(chunk) => Ok(self.on_chunk(*chunk)),
+        }
+    }
+
+    fn on_chunk(&mut self, chunk: wire::GenerateContentResponse) -> Option<ChatChunk> {
+        if let Some(id) = chunk.response_id {
+            self.id = id;
+        } else if self.id.is_empty() {
+            self.id = response::new_id();
+        }
+        if let Some(version) = chunk.model_version {
+            self.model = version;
+        }
+        if chunk.usage_metadata.is_some() {
+            self.usage = chunk.usage_metadata;
+        }
+        let blocked = chunk.prompt_feedback.and_then(|f| f.block_reason).is_some();
+        let Some(candidate) = chunk.candidates.into_iter().next() else {
+            if blocked {
+                self.finished = true;
+                return Some(self.chunk(ChunkDelta::default(), Some("content_filter".into())));
+            }
+            return None;
+        };
+        let parts = response::split_parts(candidate.content.parts);
+        let tool_calls: Vec<ChunkToolCall> = parts
+            .tool_calls
+            .into_iter()
+            .map(|call| {
+                let index = self.tool_calls;
+                self.tool_calls += 1;
+                // Gemini sends each call whole, so one fragment carries all of it.
+                ChunkToolCall {
+                    index,
+                    id: Some(call.id),
+                    kind: Some("function".into()),
+                    function: Some(ChunkFunctionCall {
+                        name: Some(call.function.name),
+                        arguments: Some(call.function.arguments),
+                    }),
+                }
+            })
+            .collect();
+        let finish = candidate
+            .finish_reason
+            .as_deref()
+            .map(|r| finish_reason(r, self.tool_calls > 0));
+        if finish.is_some() {
+            self.finished = true;
+        }
+        let delta = ChunkDelta {
+            role: (!self.started).then(|| "assistant".to_owned()),
+            content: (!parts.text.is_empty()).then_some(parts.text),
+            reasoning_content: (!parts.reasoning.is_empty()).then_some(parts.reasoning),
+            tool_calls: (!tool_calls.is_empty()).then_some(tool_calls),
+            ..ChunkDelta::default()
+        };
+        if delta == ChunkDelta::default() && finish.is_none() {
+            return None;
+        }
+        self.started = true;
+        Some(self.chunk(delta, finish))
+    }
+
+    /// The end of the byte stream: the usage chunk after a finish reason; before one the
+    /// answer is truncated, which must not look like a complete answer.
+    fn on_end(&mut self) -> Result<ChatChunk> {
+        if !self.finished {
+            return Err(Error::BadUpstreamResponse {
+                provider: self.provider.clone(),
+                message: "stream ended before the answer was complete".into(),
+            });
+        }
+        Ok(ChatChunk {
+            usage: Some(self.usage.as_ref().map(to_usage).unwrap_or_default()),
+            ..self.empty_chunk()
+        })
+    }
+
+    fn chunk(&self, delta: ChunkDelta, finish_reason: Option<String>) -> ChatChunk {
+        ChatChunk {
+            choices: vec![ChunkChoice {
+                index: 0,
+                delta,
+                finish_reason,
+                logprobs: None,
+            }],
+            ..self.empty_chunk()
+        }
+    }
+
+    fn empty_chunk(&self) -> ChatChunk {
+        ChatChunk {
+            id: self.id.clone(),
+            object: "chat.completion.chunk".into(),
+            created: self.created,
+            model: self.model.clone(),
+            ..ChatChunk::default()
+        }
+    }
+}
