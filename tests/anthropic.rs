@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use crate::common::{assert_error_shape, config, key, provider, within, Gateway};
+use crate::common::{assert_error_shape, config, key, provider, weather_tool, within, Gateway};
 use crate::mock::{anthropic, Mock};
 
 const KEY: &str = "sk-ant-e2e-0123456789";
@@ -13,12 +13,6 @@ async fn gateway(mock: &Mock) -> Gateway {
         json!({"anthropic": provider(&mock.url, json!([key("main", "env.E2E_ANTHROPIC_KEY")]))}),
     );
     Gateway::launch(&cfg, &[("E2E_ANTHROPIC_KEY", KEY)]).await
-}
-
-fn weather_tool() -> Value {
-    json!([{"type": "function", "function": {
-        "name": "get_weather", "description": "Weather in a city",
-        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}])
 }
 
 #[tokio::test]

@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 
-use crate::common::{assert_error_shape, config, provider, within, Gateway};
+use crate::common::{assert_error_shape, config, provider, weather_tool, within, Gateway};
 use crate::mock::bedrock::{vector_for, BedrockMock, STREAM_PIECES};
 use crate::mock::Recorded;
 
@@ -63,12 +63,6 @@ fn credential(up: &Recorded) -> (String, String) {
         .unwrap();
     let (key, scope) = cred.split_once('/').unwrap();
     (key.to_owned(), scope.to_owned())
-}
-
-fn weather_tool() -> Value {
-    json!([{"type": "function", "function": {
-        "name": "get_weather", "description": "Weather in a city",
-        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}])
 }
 
 #[tokio::test]

@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 
-use crate::common::{assert_error_shape, config, key, provider, within, Gateway};
+use crate::common::{assert_error_shape, config, key, provider, weather_tool, within, Gateway};
 use crate::mock::{gemini, Mock};
 
 pub const KEY: &str = "AIza-e2e-gemini-0123456789";
@@ -13,12 +13,6 @@ pub async fn gateway(mock: &Mock) -> Gateway {
     let cfg =
         config(json!({"gemini": provider(&mock.url, json!([key("g", "env.E2E_GEMINI_KEY")]))}));
     Gateway::launch(&cfg, &[("E2E_GEMINI_KEY", KEY)]).await
-}
-
-fn weather_tool() -> Value {
-    json!([{"type": "function", "function": {
-        "name": "get_weather", "description": "Weather in a city",
-        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}])
 }
 
 #[tokio::test]

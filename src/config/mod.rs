@@ -11,8 +11,8 @@ pub mod validate;
 use std::path::Path;
 
 pub use types::{
-    ClientConfig, ConcurrencyConfig, CustomProviderConfig, FileConfig, KeyConfig, NetworkConfig,
-    ProviderConfig, VertexKeyConfig, VllmKeyConfig,
+    AzureKeyConfig, BedrockKeyConfig, ClientConfig, ConcurrencyConfig, CustomProviderConfig,
+    FileConfig, KeyConfig, NetworkConfig, ProviderConfig, VertexKeyConfig, VllmKeyConfig,
 };
 
 use crate::error::{Error, Result};

@@ -220,9 +220,9 @@ pub struct KeyConfig {
     /// vLLM: a server of its own for this key, serving one model.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vllm_key_config: Option<VllmKeyConfig>,
-    /// Cloud-provider key blocks, accepted and stored for the providers that use them.
+    /// Azure OpenAI: endpoint, deployments, API version and Entra credentials.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub azure_key_config: Option<Value>,
+    pub azure_key_config: Option<AzureKeyConfig>,
     /// Vertex AI: project, region, service account and deployments of this key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vertex_key_config: Option<VertexKeyConfig>,
@@ -272,6 +272,45 @@ pub struct VllmKeyConfig {
     /// The one model this server serves.
     #[serde(default)]
     pub model_name: String,
+}
+
+/// `azure_key_config` (Bifrost's names). Every value may be `env.VAR`, read at request time.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AzureKeyConfig {
+    /// The resource's endpoint, `https://<resource>.openai.azure.com`.
+    #[serde(default)]
+    pub endpoint: SecretRef,
+    /// Model name → deployment name. When not empty, the key serves only these models.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub deployments: BTreeMap<String, String>,
+    /// The `api-version` query parameter; [`AZURE_DEFAULT_API_VERSION`] when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_version: Option<SecretRef>,
+    /// Entra ID (service principal) application id; with `client_secret` and `tenant_id`,
+    /// requests carry an Entra token instead of the key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<SecretRef>,
+    /// Entra ID client secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<SecretRef>,
+    /// Entra ID tenant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant_id: Option<SecretRef>,
+    /// Token scopes; `https://cognitiveservices.azure.com/.default` when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scopes: Vec<String>,
+}
+
+/// Azure OpenAI's `api-version` when a key sets none (Bifrost's default).
+pub const AZURE_DEFAULT_API_VERSION: &str = "2024-10-21";
+
+impl AzureKeyConfig {
+    /// Whether Entra client credentials are configured (any of the three fields).
+    pub fn uses_entra(&self) -> bool {
+        [&self.client_id, &self.client_secret, &self.tenant_id]
+            .iter()
+            .any(|f| f.as_ref().is_some_and(|s| !s.is_empty()))
+    }
 }
 
 /// `vertex_key_config`, with Bifrost's field names. Every string may be `env.VAR`, resolved at

@@ -4,7 +4,9 @@
 use std::collections::HashSet;
 
 use super::secret::SecretRef;
-use super::types::{BedrockKeyConfig, FileConfig, KeyConfig, NetworkConfig, ProviderConfig};
+use super::types::{
+    AzureKeyConfig, BedrockKeyConfig, FileConfig, KeyConfig, NetworkConfig, ProviderConfig,
+};
 use crate::providers::vendors::{self, KeyPolicy, WireFormat};
 
 /// Every problem of a whole file.
@@ -53,7 +55,7 @@ pub fn provider_config(name: &str, p: &ProviderConfig) -> Vec<String> {
         (Some(custom), None) => {
             if WireFormat::from_base_type(&custom.base_provider_type).is_none() {
                 problems.push(format!(
-                    "{at}.custom_provider_config.base_provider_type: `{}` is not supported; use openai, anthropic or gemini",
+                    "{at}.custom_provider_config.base_provider_type: `{}` is not supported; use openai, anthropic, gemini, bedrock or cohere",
                     custom.base_provider_type
                 ));
             }
@@ -84,7 +86,11 @@ pub fn provider_config(name: &str, p: &ProviderConfig) -> Vec<String> {
             (KeyPolicy::Required, false)
         }
     };
-    let keys_have_urls = !p.keys.is_empty() && p.keys.iter().all(|k| k.vllm_key_config.is_some());
+    // vLLM and Azure keys may carry their own server's address.
+    let keys_have_urls = !p.keys.is_empty()
+        && p.keys
+            .iter()
+            .all(|k| k.vllm_key_config.is_some() || k.azure_key_config.is_some());
     if needs_base_url && p.network_config.base_url.is_none() && !keys_have_urls {
         problems.push(format!(
             "{at}.network_config.base_url: required for this provider"
@@ -108,6 +114,13 @@ pub fn provider_config(name: &str, p: &ProviderConfig) -> Vec<String> {
             problems.push(format!("{kat}.name: `{}` is used by another key", key.name));
         }
         problems.extend(key_config(&kat, key, keys));
+        if let Some(azure) = &key.azure_key_config {
+            problems.extend(azure_key_config(&kat, key, azure));
+        } else if name == "azure" && p.network_config.base_url.is_none() {
+            problems.push(format!(
+                "{kat}.azure_key_config: required (endpoint, deployments, api_version)"
+            ));
+        }
         if builtin.is_some_and(|v| v.wire == WireFormat::Vertex) {
             problems.extend(vertex_key(&kat, key));
         }
@@ -245,6 +258,49 @@ fn bedrock_key(at: &str, b: &BedrockKeyConfig) -> Vec<String> {
     problems
 }
 
+/// `azure_key_config`: an endpoint, Entra credentials all together or not at all, and a key
+/// value or Entra credentials to authenticate with.
+fn azure_key_config(at: &str, key: &KeyConfig, azure: &AzureKeyConfig) -> Vec<String> {
+    let at = format!("{at}.azure_key_config");
+    let mut problems = Vec::new();
+    if azure.endpoint.is_empty() {
+        problems.push(format!(
+            "{at}.endpoint: required (https://<resource>.openai.azure.com, or env.VAR)"
+        ));
+    } else if azure.endpoint.env_var().is_none() {
+        if let Err(e) = url(azure.endpoint.as_configured()) {
+            problems.push(format!("{at}.endpoint: {e}"));
+        }
+    }
+    if azure.api_version.as_ref().is_some_and(SecretRef::is_empty) {
+        problems.push(format!("{at}.api_version: must not be empty when set"));
+    }
+    let entra = [
+        ("client_id", &azure.client_id),
+        ("client_secret", &azure.client_secret),
+        ("tenant_id", &azure.tenant_id),
+    ];
+    if azure.uses_entra() {
+        for (field, value) in entra {
+            if value.as_ref().is_none_or(SecretRef::is_empty) {
+                problems.push(format!(
+                    "{at}.{field}: required with the other Entra ID fields (client_id, client_secret, tenant_id)"
+                ));
+            }
+        }
+    } else if key.value.is_empty() {
+        problems.push(format!(
+            "{at}: set the key's value (an API key) or client_id, client_secret and tenant_id"
+        ));
+    }
+    for (model, deployment) in &azure.deployments {
+        if deployment.trim().is_empty() {
+            problems.push(format!("{at}.deployments.{model}: must name a deployment"));
+        }
+    }
+    problems
+}
+
 fn network(at: &str, n: &NetworkConfig) -> Vec<String> {
     let mut problems = Vec::new();
     if let Some(base) = &n.base_url {
@@ -336,6 +392,49 @@ mod tests {
                "network_config":{"base_url":"ftp://x"}}}}"#
         )
         .contains("must be an http or https URL"));
+    }
+
+    #[test]
+    fn azure_keys_are_checked_field_by_field() {
+        let p = problems(
+            r#"{"providers":{"azure":{"keys":[{"name":"a","value":"",
+               "azure_key_config":{"endpoint":"ftp://x","api_version":"","client_id":"c"}}]}}}"#,
+        );
+        assert!(
+            p.contains("providers.azure.keys[0].azure_key_config.endpoint: `ftp://x` must be an http or https URL"),
+            "{p}"
+        );
+        assert!(
+            p.contains("providers.azure.keys[0].azure_key_config.api_version: must not be empty"),
+            "{p}"
+        );
+        assert!(
+            p.contains("providers.azure.keys[0].azure_key_config.client_secret: required"),
+            "{p}"
+        );
+        assert!(
+            p.contains("providers.azure.keys[0].azure_key_config.tenant_id: required"),
+            "{p}"
+        );
+        let p = problems(r#"{"providers":{"azure":{"keys":[{"name":"a","value":"k"}]}}}"#);
+        assert!(
+            p.contains("providers.azure.keys[0].azure_key_config: required"),
+            "{p}"
+        );
+        let p = problems(
+            r#"{"providers":{"azure":{"keys":[{"name":"a","value":"","azure_key_config":{"endpoint":"env.AZ_ENDPOINT"}}]}}}"#,
+        );
+        assert!(
+            p.contains("set the key's value (an API key) or client_id"),
+            "{p}"
+        );
+        assert_eq!(
+            problems(
+                r#"{"providers":{"azure":{"keys":[{"name":"a","value":"env.AZ_KEY",
+                   "azure_key_config":{"endpoint":"https://r.openai.azure.com","deployments":{"gpt-4o":"prod"}}}]}}}"#
+            ),
+            ""
+        );
     }
 
     #[test]

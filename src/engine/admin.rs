@@ -33,14 +33,19 @@ impl ProviderView {
     }
 }
 
-/// A key with its value (and Vertex credentials) redacted.
+/// A key with its value (and Azure, Vertex and Bedrock credentials) redacted.
 pub fn redacted_key(key: &KeyConfig) -> KeyConfig {
+    let mut azure = key.azure_key_config.clone();
+    if let Some(secret) = azure.as_mut().and_then(|a| a.client_secret.as_mut()) {
+        *secret = SecretRef::new(secret.redacted());
+    }
     let mut vertex = key.vertex_key_config.clone();
     if let Some(v) = &mut vertex {
         v.auth_credentials = SecretRef::new(v.auth_credentials.redacted());
     }
     KeyConfig {
         value: SecretRef::new(key.value.redacted()),
+        azure_key_config: azure,
         vertex_key_config: vertex,
         bedrock_key_config: key.bedrock_key_config.as_ref().map(|b| b.redacted()),
         ..key.clone()
@@ -210,6 +215,19 @@ fn keep_redacted_value(key: &mut KeyConfig, stored: &[KeyConfig]) {
     if let Some(s) = same {
         if key.value.as_configured() == s.value.redacted() {
             key.value = s.value.clone();
+        }
+        let stored_secret = s
+            .azure_key_config
+            .as_ref()
+            .and_then(|a| a.client_secret.as_ref());
+        let sent_secret = key
+            .azure_key_config
+            .as_mut()
+            .and_then(|a| a.client_secret.as_mut());
+        if let (Some(sent), Some(stored)) = (sent_secret, stored_secret) {
+            if sent.as_configured() == stored.redacted() {
+                *sent = stored.clone();
+            }
         }
         if let (Some(v), Some(stored)) = (&mut key.vertex_key_config, &s.vertex_key_config) {
             if v.auth_credentials.as_configured() == stored.auth_credentials.redacted() {

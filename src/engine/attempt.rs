@@ -129,6 +129,11 @@ impl Gateway {
             let base_url = key
                 .and_then(|k| k.vllm.as_ref().map(|(url, _)| url.as_str()))
                 .or(p.base_url.as_deref())
+                // An Azure key carries its endpoint, resolved by the wire format per call.
+                .or_else(|| {
+                    key.and_then(|k| k.config.azure_key_config.as_ref())
+                        .map(|_| "")
+                })
                 .ok_or_else(|| {
                     Error::Config(format!(
                         "providers.{}.network_config.base_url is not set",
@@ -317,6 +322,17 @@ async fn dispatch(
             extra.latency = stream::millis(started.elapsed());
             r.extra_fields = Some(extra);
             Ok(Outcome::Embed(r))
+        }
+        Op::Rerank(req) => {
+            let mut r = client.rerank(call, req).await?;
+            extra.latency = stream::millis(started.elapsed());
+            r.extra_fields = Some(extra);
+            Ok(Outcome::Rerank(r))
+        }
+        Op::Passthrough(req) => {
+            let mut r = client.passthrough(call, req).await?;
+            r.body = super::passthrough::hold(r.body, idle, &p.name, slot);
+            Ok(Outcome::Passthrough(r))
         }
     }
 }

@@ -60,7 +60,7 @@ impl RuntimeKey {
             all_models: k.models.iter().any(|m| m == "*"),
             models: k.models.clone(),
             blacklist: k.blacklisted_models.clone(),
-            aliases: k.aliases.clone(),
+            aliases: upstream_names(k),
             vllm: k
                 .vllm_key_config
                 .as_ref()
@@ -77,6 +77,16 @@ impl RuntimeKey {
         }
         if let Some((_, served)) = &self.vllm {
             if !served.is_empty() && served != model {
+                return false;
+            }
+        }
+        // An Azure key with deployments serves only the models it has a deployment for
+        // (Bifrost's rule).
+        if let Some(azure) = &self.config.azure_key_config {
+            if !azure.deployments.is_empty()
+                && !azure.deployments.contains_key(model)
+                && !self.config.aliases.contains_key(model)
+            {
                 return false;
             }
         }
@@ -109,6 +119,20 @@ impl RuntimeKey {
                     .filter(|m| !m.is_empty()),
             )
     }
+}
+
+/// Logical → upstream model names: the key's aliases, then its Azure deployments (an alias
+/// wins when both name a model).
+fn upstream_names(k: &KeyConfig) -> BTreeMap<String, String> {
+    let mut names = k.aliases.clone();
+    if let Some(azure) = &k.azure_key_config {
+        for (model, deployment) in &azure.deployments {
+            names
+                .entry(model.clone())
+                .or_insert_with(|| deployment.clone());
+        }
+    }
+    names
 }
 
 /// A key the client asked for by header.
@@ -284,6 +308,27 @@ mod tests {
             ),
             Err(Error::NoKeyForModel { .. })
         ));
+    }
+
+    #[test]
+    fn azure_deployments_name_the_upstream_model_and_limit_the_models() {
+        let k = RuntimeKey::new(&KeyConfig {
+            name: "az".into(),
+            azure_key_config: Some(crate::config::AzureKeyConfig {
+                deployments: BTreeMap::from([("gpt-4o".to_owned(), "prod-gpt4o".to_owned())]),
+                ..Default::default()
+            }),
+            ..KeyConfig::default()
+        });
+        assert!(k.serves("gpt-4o"));
+        assert!(!k.serves("gpt-4o-mini"));
+        assert_eq!(k.upstream_model("gpt-4o"), "prod-gpt4o");
+        let open = RuntimeKey::new(&KeyConfig {
+            azure_key_config: Some(crate::config::AzureKeyConfig::default()),
+            ..KeyConfig::default()
+        });
+        assert!(open.serves("anything"));
+        assert_eq!(open.upstream_model("anything"), "anything");
     }
 
     #[test]

@@ -10,6 +10,7 @@ mod attempt;
 pub mod keys;
 mod models;
 mod op;
+mod passthrough;
 pub mod queue;
 pub mod retry;
 pub mod routing;
@@ -29,6 +30,7 @@ use crate::providers::{ChatStream, TextStream};
 use crate::schemas::openai::{
     ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, TextRequest, TextResponse,
 };
+use crate::schemas::rerank::{RerankRequest, RerankResponse};
 use crate::schemas::RequestType;
 use crate::store::ConfigStore;
 use op::{Op, Outcome};
@@ -394,6 +396,25 @@ impl Gateway {
             _ => Err(unexpected()),
         });
         settle(tracker, result, |r| r.usage.as_ref(), |_| None)
+    }
+
+    /// `POST /v1/rerank`.
+    pub async fn rerank(
+        &self,
+        req: &RerankRequest,
+        opts: &RequestOptions,
+    ) -> Result<(RerankResponse, Served)> {
+        let (tracker, result) = self.execute(Op::Rerank(req), opts).await;
+        let result = result.and_then(|(out, served)| match out {
+            Outcome::Rerank(r) => Ok((r, served)),
+            _ => Err(unexpected()),
+        });
+        settle(
+            tracker,
+            result,
+            |r| r.usage.as_ref(),
+            capture::rerank_output,
+        )
     }
 }
 

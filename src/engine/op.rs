@@ -3,11 +3,13 @@
 use bytes::Bytes;
 
 use super::capture::{self, Captured, RawRequest};
+use crate::providers::passthrough::{PassthroughRequest, PassthroughResponse};
 use crate::providers::{ChatStream, TextStream};
 use crate::schemas::openai::{
     ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, MessageContent, TextRequest,
     TextResponse,
 };
+use crate::schemas::rerank::{RerankRequest, RerankResponse};
 use crate::schemas::RequestType;
 
 pub(super) enum Op<'a> {
@@ -16,6 +18,8 @@ pub(super) enum Op<'a> {
     Text(&'a TextRequest),
     TextStream(&'a TextRequest),
     Embed(&'a EmbeddingRequest),
+    Passthrough(&'a PassthroughRequest),
+    Rerank(&'a RerankRequest),
 }
 
 pub(super) enum Outcome {
@@ -24,6 +28,8 @@ pub(super) enum Outcome {
     Text(TextResponse),
     TextStream(TextStream),
     Embed(EmbeddingResponse),
+    Passthrough(PassthroughResponse),
+    Rerank(RerankResponse),
 }
 
 impl Op<'_> {
@@ -32,6 +38,8 @@ impl Op<'_> {
             Op::Chat(r) | Op::ChatStream(r) => &r.model,
             Op::Text(r) | Op::TextStream(r) => &r.model,
             Op::Embed(r) => &r.model,
+            Op::Passthrough(r) => &r.routed_model,
+            Op::Rerank(r) => &r.model,
         }
     }
 
@@ -40,22 +48,32 @@ impl Op<'_> {
             Op::Chat(r) | Op::ChatStream(r) => &r.fallbacks,
             Op::Text(r) | Op::TextStream(r) => &r.fallbacks,
             Op::Embed(r) => &r.fallbacks,
+            // A native body cannot go to another provider.
+            Op::Passthrough(_) => &[],
+            Op::Rerank(r) => &r.fallbacks,
         }
     }
 
     pub(super) fn is_stream(&self) -> bool {
-        matches!(self, Op::ChatStream(_) | Op::TextStream(_))
+        match self {
+            Op::ChatStream(_) | Op::TextStream(_) => true,
+            Op::Passthrough(r) => r.stream,
+            Op::Chat(_) | Op::Text(_) | Op::Embed(_) | Op::Rerank(_) => false,
+        }
     }
 
     /// What the log keeps of the request: the client's own body when the caller has it (no
     /// serialization on the request path), else the typed request as JSON text.
     pub(super) fn capture(&self, with_content: bool, raw_body: Option<&Bytes>) -> Captured {
         let content_field = match self {
-            Op::Chat(_) | Op::ChatStream(_) => "messages",
-            Op::Text(_) | Op::TextStream(_) => "prompt",
-            Op::Embed(_) => "input",
+            Op::Chat(_) | Op::ChatStream(_) => Some("messages"),
+            Op::Text(_) | Op::TextStream(_) => Some("prompt"),
+            Op::Embed(_) => Some("input"),
+            // Passthrough logs Bifrost's own params (method, path, query), and rerank's content
+            // is two fields (query, documents): both are always captured from the typed request.
+            Op::Passthrough(_) | Op::Rerank(_) => None,
         };
-        if let Some(body) = raw_body {
+        if let (Some(body), Some(content_field)) = (raw_body, content_field) {
             return Captured::Raw(RawRequest {
                 body: body.clone(),
                 content_field,
@@ -66,6 +84,8 @@ impl Op<'_> {
             Op::Chat(r) | Op::ChatStream(r) => capture::chat(r, with_content),
             Op::Text(r) | Op::TextStream(r) => capture::text(r, with_content),
             Op::Embed(r) => capture::embedding(r, with_content),
+            Op::Passthrough(r) => capture::passthrough(r, with_content),
+            Op::Rerank(r) => capture::rerank(r, with_content),
         };
         Captured::Typed { input, params }
     }
@@ -89,6 +109,10 @@ impl Op<'_> {
                 .sum(),
             Op::Text(r) | Op::TextStream(r) => r.prompt.to_string().len(),
             Op::Embed(r) => r.input.to_string().len(),
+            Op::Passthrough(r) => r.body.len(),
+            Op::Rerank(r) => {
+                r.query.len() + r.documents.iter().map(|d| d.text.len()).sum::<usize>()
+            }
         };
         (bytes as u64).div_ceil(4)
     }
@@ -99,7 +123,8 @@ impl Op<'_> {
                 r.max_completion_tokens.or(r.max_tokens).map(u64::from)
             }
             Op::Text(r) | Op::TextStream(r) => r.max_tokens.map(u64::from),
-            Op::Embed(_) => Some(0),
+            Op::Embed(_) | Op::Rerank(_) => Some(0),
+            Op::Passthrough(r) => r.max_output_tokens,
         }
     }
 
@@ -110,6 +135,9 @@ impl Op<'_> {
             Op::Text(_) => RequestType::TextCompletion,
             Op::TextStream(_) => RequestType::TextCompletionStream,
             Op::Embed(_) => RequestType::Embedding,
+            Op::Passthrough(r) if r.stream => RequestType::PassthroughStream,
+            Op::Passthrough(_) => RequestType::Passthrough,
+            Op::Rerank(_) => RequestType::Rerank,
         }
     }
 }

@@ -12,11 +12,12 @@ use http::HeaderMap;
 use serde::Serialize;
 
 use super::error::ApiError;
-use super::request::{options, parse_body, read_body};
+use super::request::{options, parse_body, parse_json, read_body};
 use super::AppState;
 use crate::engine::routing;
 use crate::error::{Error, Result};
 use crate::schemas::openai::{ChatRequest, EmbeddingRequest, TextRequest};
+use crate::schemas::rerank::RerankRequest;
 use crate::schemas::RequestType;
 
 /// Attaches the request's provider, model and type to an error.
@@ -144,6 +145,37 @@ pub async fn embeddings(
     match state.gateway.embed(&req, &opts).await {
         Ok((r, _)) => Json(r).into_response(),
         Err(e) => failed(&state, &req.model, RequestType::Embedding, e).into_response(),
+    }
+}
+
+/// `POST /v1/rerank`: Bifrost's rerank shape (`{model, query, documents, top_n,
+/// return_documents, ...}` in, `{results: [{index, relevance_score, document}], ...}` out).
+pub async fn rerank(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let req: RerankRequest = match parse_json(body, limit_mb(&state)) {
+        Ok(r) => r,
+        Err(e) => return failed(&state, "", RequestType::Rerank, e).into_response(),
+    };
+    let invalid = if req.query.trim().is_empty() {
+        Some("query is required")
+    } else if req.documents.is_empty() {
+        Some("documents is required and must not be empty")
+    } else if req.top_n == Some(0) {
+        Some("top_n must be at least 1")
+    } else {
+        None
+    };
+    if let Some(message) = invalid {
+        let e = Error::BadRequest(message.into());
+        return failed(&state, &req.model, RequestType::Rerank, e).into_response();
+    }
+    let opts = request_options(&state, &headers);
+    match state.gateway.rerank(&req, &opts).await {
+        Ok((r, _)) => Json(r).into_response(),
+        Err(e) => failed(&state, &req.model, RequestType::Rerank, e).into_response(),
     }
 }
 

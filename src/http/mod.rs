@@ -11,6 +11,7 @@ pub mod governance;
 pub mod inference;
 pub mod logs;
 pub mod metrics;
+pub mod passthrough;
 pub mod request;
 pub mod responses;
 
@@ -54,6 +55,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/chat/completions", post(inference::chat_completions))
         .route("/completions", post(inference::completions))
         .route("/embeddings", post(inference::embeddings))
+        .route("/rerank", post(inference::rerank))
         .route("/models", get(inference::models))
         .route("/responses", post(responses::create));
     let api = Router::new()
@@ -118,6 +120,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .nest("/openai", inference.clone())
         // The Anthropic and GenAI SDK prefixes and the composites (/litellm, ...).
         .merge(dropin::routes(&inference))
+        // Native requests forwarded unchanged, still admitted, logged and measured.
+        .merge(passthrough::routes())
         .nest("/api", api)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -18,22 +18,22 @@ pub fn parse_json<T: DeserializeOwned>(
     parse_body(&read_body(body, limit_mb)?)
 }
 
-/// The body's bytes, or the error for an unreadable, over-limit (413) or empty body.
+/// The body's bytes (possibly none: passthrough forwards bodiless requests), or the error for
+/// an unreadable or over-limit (413) body.
 pub fn read_body(body: Result<Bytes, BytesRejection>, limit_mb: u64) -> Result<Bytes, Error> {
-    let bytes = body.map_err(|rejection| match rejection.status() {
+    body.map_err(|rejection| match rejection.status() {
         StatusCode::PAYLOAD_TOO_LARGE => Error::PayloadTooLarge { limit_mb },
         _ => Error::BadRequest(format!("could not read the request body: {rejection}")),
-    })?;
+    })
+}
+
+/// Parses a JSON body, naming the bad field's path when it fails; an empty body is a 400.
+pub fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
     if bytes.is_empty() {
         return Err(Error::BadRequest(
             "request body is empty; send a JSON object".into(),
         ));
     }
-    Ok(bytes)
-}
-
-/// Parses JSON, naming the bad field's path when it fails.
-pub fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
     // The plain parser first: tracking the path costs every request, and only a bad body
     // needs it, so the path is found by parsing again.
     if let Ok(value) = serde_json::from_slice(bytes) {

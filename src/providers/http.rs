@@ -18,9 +18,10 @@ pub enum Auth {
     Bearer,
     /// `x-api-key: <key>` (Anthropic).
     XApiKey,
-    /// `x-goog-api-key: <key>` (Gemini). A header rather than the `?key=` query parameter
-    /// Google also accepts, so the key never sits in a URL.
-    GoogApiKey,
+    /// The key as the whole value of a header of its own: `api-key` for Azure,
+    /// `x-goog-api-key` for Google's GenAI API (a header rather than the `?key=` query parameter
+    /// Google also accepts, so the key never sits in a URL).
+    Header(&'static str),
 }
 
 /// POSTs a JSON body and returns the response once its status is a success; a failure status is
@@ -54,12 +55,65 @@ pub async fn get(
     send(http.get(url), call, auth, fixed_headers, parse_error).await
 }
 
+/// POSTs a form (`application/x-www-form-urlencoded`: an OAuth token request) without the
+/// call's auth or extra headers, and returns the status and the whole body, whatever the status.
+/// Both waits are bounded by the call's timeout.
+pub async fn post_form(
+    http: &reqwest::Client,
+    call: &Call<'_>,
+    url: &str,
+    form: String,
+) -> Result<(u16, Bytes)> {
+    let req = http
+        .post(url)
+        .header(
+            reqwest::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
+        .body(form);
+    let resp = tokio::time::timeout(call.timeout, req.send())
+        .await
+        .map_err(|_| timeout(call))?
+        .map_err(|e| transport_error(call, &e))?;
+    let status = resp.status().as_u16();
+    Ok((status, whole_body(call, resp).await?))
+}
+
+/// The whole body of a (small) answer, the wait bounded by the call's timeout.
+async fn whole_body(call: &Call<'_>, resp: reqwest::Response) -> Result<Bytes> {
+    tokio::time::timeout(call.timeout, resp.bytes())
+        .await
+        .map_err(|_| timeout(call))?
+        .map_err(|e| transport_error(call, &e))
+}
+
 async fn send(
-    mut req: reqwest::RequestBuilder,
+    req: reqwest::RequestBuilder,
     call: &Call<'_>,
     auth: Auth,
     fixed_headers: &[(HeaderName, HeaderValue)],
     parse_error: fn(&str, u16, &[u8]) -> UpstreamError,
+) -> Result<reqwest::Response> {
+    let resp = send_unchecked(req, call, auth, fixed_headers).await?;
+    let status = resp.status().as_u16();
+    if (200..300).contains(&status) {
+        return Ok(resp);
+    }
+    let body = whole_body(call, resp).await?;
+    Err(Error::Upstream(Box::new(parse_error(
+        call.provider,
+        status,
+        &body,
+    ))))
+}
+
+/// Sends a request with the call's headers and auth and returns the response head whatever
+/// its status (passthrough hands error answers back as they are).
+pub async fn send_unchecked(
+    mut req: reqwest::RequestBuilder,
+    call: &Call<'_>,
+    auth: Auth,
+    fixed_headers: &[(HeaderName, HeaderValue)],
 ) -> Result<reqwest::Response> {
     for (name, value) in fixed_headers.iter().chain(call.extra_headers) {
         req = req.header(name, value);
@@ -68,30 +122,17 @@ async fn send(
         req = match auth {
             Auth::Bearer => req.bearer_auth(key.expose()),
             Auth::XApiKey => req.header("x-api-key", key.expose()),
-            Auth::GoogApiKey => req.header("x-goog-api-key", key.expose()),
+            Auth::Header(name) => req.header(name, key.expose()),
         };
     }
     // The timeout bounds the wait for the response head, not the body: a stream may run longer
     // than the request timeout, and its silences are bounded by the stream idle timeout
     // instead. (reqwest's own timeout would cut long streams.) JSON bodies are bounded again
     // in `read_json`.
-    let resp = tokio::time::timeout(call.timeout, req.send())
+    tokio::time::timeout(call.timeout, req.send())
         .await
         .map_err(|_| timeout(call))?
-        .map_err(|e| transport_error(call, &e))?;
-    let status = resp.status().as_u16();
-    if (200..300).contains(&status) {
-        return Ok(resp);
-    }
-    let body = tokio::time::timeout(call.timeout, resp.bytes())
-        .await
-        .map_err(|_| timeout(call))?
-        .map_err(|e| transport_error(call, &e))?;
-    Err(Error::Upstream(Box::new(parse_error(
-        call.provider,
-        status,
-        &body,
-    ))))
+        .map_err(|e| transport_error(call, &e))
 }
 
 fn timeout(call: &Call<'_>) -> Error {
@@ -156,13 +197,18 @@ pub fn sse_events(
     resp: reqwest::Response,
 ) -> impl Stream<Item = Result<SseEvent>> + Send + 'static {
     let provider = call.provider.to_owned();
-    let bytes = resp.bytes_stream().map(move |r: reqwest::Result<Bytes>| {
-        r.map_err(|e| Error::Network {
-            provider: provider.clone(),
-            message: format!("stream interrupted: {}", e.without_url_ref()),
-        })
-    });
+    let bytes = resp
+        .bytes_stream()
+        .map(move |r: reqwest::Result<Bytes>| r.map_err(|e| interrupted(&provider, &e)));
     sse::events(Box::pin(bytes))
+}
+
+/// A body that broke off after the head arrived, without the URL.
+pub fn interrupted(provider: &str, e: &reqwest::Error) -> Error {
+    Error::Network {
+        provider: provider.to_owned(),
+        message: format!("stream interrupted: {}", e.without_url_ref()),
+    }
 }
 
 /// Parses OpenAI's error body (`{"error":{...}}`), falling back to the raw text.

@@ -5,10 +5,13 @@
 //! provider's HTTP request and its answer back into canonical types.
 
 pub mod anthropic;
+pub mod azure;
 pub mod bedrock;
+pub mod cohere;
 pub mod gemini;
 pub mod http;
 pub mod openai_compat;
+pub mod passthrough;
 pub mod sse;
 pub mod vendors;
 pub mod vertex;
@@ -26,6 +29,7 @@ use crate::schemas::openai::{
     ChatChunk, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, Model, TextRequest,
     TextResponse,
 };
+use crate::schemas::rerank::{RerankRequest, RerankResponse};
 use crate::schemas::RequestType;
 pub use vendors::WireFormat;
 
@@ -120,6 +124,8 @@ impl ProviderClient {
             WireFormat::Gemini => gemini::chat(&self.http, call, req).await,
             WireFormat::Vertex => vertex::chat(&self.http, &self.google_tokens, call, req).await,
             WireFormat::Bedrock => bedrock::chat(&self.http, call, req).await,
+            WireFormat::Cohere => cohere::chat(&self.http, call, req).await,
+            WireFormat::Azure => azure::chat(&self.http, call, req).await,
         }
     }
 
@@ -133,6 +139,8 @@ impl ProviderClient {
                 vertex::chat_stream(&self.http, &self.google_tokens, call, req).await
             }
             WireFormat::Bedrock => bedrock::chat_stream(&self.http, call, req).await,
+            WireFormat::Cohere => cohere::chat_stream(&self.http, call, req).await,
+            WireFormat::Azure => azure::chat_stream(&self.http, call, req).await,
         }
     }
 
@@ -141,10 +149,11 @@ impl ProviderClient {
         match self.wire {
             WireFormat::OpenAi => openai_compat::text(&self.http, call, req).await,
             WireFormat::Anthropic => anthropic::text(&self.http, call, req).await,
-            WireFormat::Gemini | WireFormat::Vertex => {
+            WireFormat::Bedrock => bedrock::text(&self.http, call, req).await,
+            WireFormat::Azure => azure::text(&self.http, call, req).await,
+            WireFormat::Gemini | WireFormat::Vertex | WireFormat::Cohere => {
                 Err(unsupported(call, RequestType::TextCompletion))
             }
-            WireFormat::Bedrock => bedrock::text(&self.http, call, req).await,
         }
     }
 
@@ -152,10 +161,12 @@ impl ProviderClient {
     pub async fn text_stream(&self, call: &Call<'_>, req: &TextRequest) -> Result<TextStream> {
         match self.wire {
             WireFormat::OpenAi => openai_compat::text_stream(&self.http, call, req).await,
+            WireFormat::Azure => azure::text_stream(&self.http, call, req).await,
             WireFormat::Anthropic
             | WireFormat::Gemini
             | WireFormat::Vertex
-            | WireFormat::Bedrock => Err(unsupported(call, RequestType::TextCompletionStream)),
+            | WireFormat::Bedrock
+            | WireFormat::Cohere => Err(unsupported(call, RequestType::TextCompletionStream)),
         }
     }
 
@@ -170,7 +181,47 @@ impl ProviderClient {
             WireFormat::Gemini => gemini::embed(&self.http, call, req).await,
             WireFormat::Vertex => vertex::embed(&self.http, &self.google_tokens, call, req).await,
             WireFormat::Bedrock => bedrock::embed(&self.http, call, req).await,
+            WireFormat::Cohere => cohere::embed(&self.http, call, req).await,
+            WireFormat::Azure => azure::embed(&self.http, call, req).await,
             WireFormat::Anthropic => Err(unsupported(call, RequestType::Embedding)),
+        }
+    }
+
+    /// Rerank (Cohere, and vLLM's `/v1/rerank` on the OpenAI wire format).
+    pub async fn rerank(&self, call: &Call<'_>, req: &RerankRequest) -> Result<RerankResponse> {
+        match self.wire {
+            WireFormat::Cohere => cohere::rerank(&self.http, call, req).await,
+            WireFormat::OpenAi => openai_compat::rerank(&self.http, call, req).await,
+            WireFormat::Anthropic
+            | WireFormat::Gemini
+            | WireFormat::Vertex
+            | WireFormat::Bedrock
+            | WireFormat::Azure => Err(unsupported(call, RequestType::Rerank)),
+        }
+    }
+
+    /// A native request forwarded unchanged; the answer comes back whatever its status.
+    pub async fn passthrough(
+        &self,
+        call: &Call<'_>,
+        req: &passthrough::PassthroughRequest,
+    ) -> Result<passthrough::PassthroughResponse> {
+        match self.wire {
+            // Azure keys carry their endpoint and auth.
+            WireFormat::Azure => azure::passthrough(&self.http, call, req).await,
+            WireFormat::OpenAi
+            | WireFormat::Anthropic
+            | WireFormat::Gemini
+            | WireFormat::Cohere => passthrough::forward(&self.http, call, req).await,
+            // Forwarding would need Vertex's OAuth tokens or Bedrock's SigV4 signature.
+            WireFormat::Vertex | WireFormat::Bedrock => {
+                let request_type = if req.stream {
+                    RequestType::PassthroughStream
+                } else {
+                    RequestType::Passthrough
+                };
+                Err(unsupported(call, request_type))
+            }
         }
     }
 
@@ -183,10 +234,14 @@ impl ProviderClient {
             WireFormat::Vertex => Ok(vertex::list_models(call)),
             // Bedrock lists models on its control plane; the vendor row disables the call.
             WireFormat::Bedrock => Err(unsupported(call, RequestType::ListModels)),
+            WireFormat::Cohere => cohere::list_models(&self.http, call).await,
+            // Deployments are per key; `/v1/models` lists them from the keys instead.
+            WireFormat::Azure => Err(unsupported(call, RequestType::ListModels)),
         }
     }
 }
 
+/// The error for a request type a wire format cannot serve.
 fn unsupported(call: &Call<'_>, request_type: RequestType) -> crate::Error {
     crate::Error::UnsupportedOperation {
         provider: call.provider.to_owned(),

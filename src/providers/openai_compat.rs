@@ -11,6 +11,7 @@ use crate::schemas::openai::{
     ChatChunk, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, ErrorBody,
     JsonObject, Model, ModelList, StreamOptions, TextRequest, TextResponse,
 };
+use crate::schemas::rerank::{RerankRequest, RerankResponse};
 
 /// An outgoing body: the canonical params with the upstream model and stream flags, plus the
 /// unknown fields when the client asked for them to pass through.
@@ -54,10 +55,14 @@ pub async fn chat(
     call: &Call<'_>,
     req: &ChatRequest,
 ) -> Result<ChatResponse> {
-    let body = Outgoing::new(call, req, &req.extra, false);
-    let url = call.url("/chat/completions");
-    let resp = http::post_json(http, call, &url, Auth::Bearer, &[], &body, error).await?;
-    http::read_json(call, resp).await
+    chat_at(
+        http,
+        call,
+        &call.url("/chat/completions"),
+        Auth::Bearer,
+        req,
+    )
+    .await
 }
 
 /// `POST /chat/completions` with `stream: true`.
@@ -66,10 +71,14 @@ pub async fn chat_stream(
     call: &Call<'_>,
     req: &ChatRequest,
 ) -> Result<ChatStream> {
-    let body = Outgoing::new(call, req, &req.extra, true);
-    let url = call.url("/chat/completions");
-    let resp = http::post_json(http, call, &url, Auth::Bearer, &[], &body, error).await?;
-    Ok(Box::pin(data_stream::<ChatChunk>(call, resp)))
+    chat_stream_at(
+        http,
+        call,
+        &call.url("/chat/completions"),
+        Auth::Bearer,
+        req,
+    )
+    .await
 }
 
 /// `POST /completions`.
@@ -78,10 +87,7 @@ pub async fn text(
     call: &Call<'_>,
     req: &TextRequest,
 ) -> Result<TextResponse> {
-    let body = Outgoing::new(call, req, &req.extra, false);
-    let url = call.url("/completions");
-    let resp = http::post_json(http, call, &url, Auth::Bearer, &[], &body, error).await?;
-    http::read_json(call, resp).await
+    text_at(http, call, &call.url("/completions"), Auth::Bearer, req).await
 }
 
 /// `POST /completions` with `stream: true`.
@@ -90,10 +96,7 @@ pub async fn text_stream(
     call: &Call<'_>,
     req: &TextRequest,
 ) -> Result<TextStream> {
-    let body = Outgoing::new(call, req, &req.extra, true);
-    let url = call.url("/completions");
-    let resp = http::post_json(http, call, &url, Auth::Bearer, &[], &body, error).await?;
-    Ok(Box::pin(data_stream::<TextResponse>(call, resp)))
+    text_stream_at(http, call, &call.url("/completions"), Auth::Bearer, req).await
 }
 
 /// `POST /embeddings`.
@@ -102,10 +105,101 @@ pub async fn embed(
     call: &Call<'_>,
     req: &EmbeddingRequest,
 ) -> Result<EmbeddingResponse> {
+    embed_at(http, call, &call.url("/embeddings"), Auth::Bearer, req).await
+}
+
+/// Chat at a URL with an auth of the caller's choosing (Azure's deployments and `api-key`).
+pub async fn chat_at(
+    http: &reqwest::Client,
+    call: &Call<'_>,
+    url: &str,
+    auth: Auth,
+    req: &ChatRequest,
+) -> Result<ChatResponse> {
     let body = Outgoing::new(call, req, &req.extra, false);
-    let url = call.url("/embeddings");
-    let resp = http::post_json(http, call, &url, Auth::Bearer, &[], &body, error).await?;
+    let resp = http::post_json(http, call, url, auth, &[], &body, error).await?;
     http::read_json(call, resp).await
+}
+
+/// Streamed chat at a URL; see [`chat_at`].
+pub async fn chat_stream_at(
+    http: &reqwest::Client,
+    call: &Call<'_>,
+    url: &str,
+    auth: Auth,
+    req: &ChatRequest,
+) -> Result<ChatStream> {
+    let body = Outgoing::new(call, req, &req.extra, true);
+    let resp = http::post_json(http, call, url, auth, &[], &body, error).await?;
+    Ok(Box::pin(data_stream::<ChatChunk>(call, resp)))
+}
+
+/// A text completion at a URL; see [`chat_at`].
+pub async fn text_at(
+    http: &reqwest::Client,
+    call: &Call<'_>,
+    url: &str,
+    auth: Auth,
+    req: &TextRequest,
+) -> Result<TextResponse> {
+    let body = Outgoing::new(call, req, &req.extra, false);
+    let resp = http::post_json(http, call, url, auth, &[], &body, error).await?;
+    http::read_json(call, resp).await
+}
+
+/// A streamed text completion at a URL; see [`chat_at`].
+pub async fn text_stream_at(
+    http: &reqwest::Client,
+    call: &Call<'_>,
+    url: &str,
+    auth: Auth,
+    req: &TextRequest,
+) -> Result<TextStream> {
+    let body = Outgoing::new(call, req, &req.extra, true);
+    let resp = http::post_json(http, call, url, auth, &[], &body, error).await?;
+    Ok(Box::pin(data_stream::<TextResponse>(call, resp)))
+}
+
+/// Embeddings at a URL; see [`chat_at`].
+pub async fn embed_at(
+    http: &reqwest::Client,
+    call: &Call<'_>,
+    url: &str,
+    auth: Auth,
+    req: &EmbeddingRequest,
+) -> Result<EmbeddingResponse> {
+    let body = Outgoing::new(call, req, &req.extra, false);
+    let resp = http::post_json(http, call, url, auth, &[], &body, error).await?;
+    http::read_json(call, resp).await
+}
+
+/// `POST /rerank` (vLLM's rerank API, Cohere-shaped): documents go as text, and the answer's
+/// results are ordered and given their documents as the client asked.
+pub async fn rerank(
+    http: &reqwest::Client,
+    call: &Call<'_>,
+    req: &RerankRequest,
+) -> Result<RerankResponse> {
+    #[derive(Serialize)]
+    struct Params<'a> {
+        query: &'a str,
+        documents: Vec<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        top_n: Option<u32>,
+    }
+    let params = Params {
+        query: &req.query,
+        documents: req.documents.iter().map(|d| d.text.as_str()).collect(),
+        top_n: req.top_n,
+    };
+    let body = Outgoing::new(call, &params, &req.extra, false);
+    let url = call.url("/rerank");
+    let resp = http::post_json(http, call, &url, Auth::Bearer, &[], &body, error).await?;
+    let mut answer: RerankResponse = http::read_json(call, resp).await?;
+    answer.model = call.model.to_owned();
+    answer.extra_fields = None;
+    answer.finish(req);
+    Ok(answer)
 }
 
 /// `GET /models`.

@@ -16,6 +16,10 @@ pub enum WireFormat {
     Vertex,
     /// AWS Bedrock's Converse and InvokeModel APIs, SigV4-signed.
     Bedrock,
+    /// Cohere's v2 API (chat, embed, rerank).
+    Cohere,
+    /// Azure OpenAI: OpenAI's API under per-key deployments, `api-version` and Azure auth.
+    Azure,
 }
 
 impl WireFormat {
@@ -26,6 +30,7 @@ impl WireFormat {
             "anthropic" => Some(WireFormat::Anthropic),
             "gemini" => Some(WireFormat::Gemini),
             "bedrock" => Some(WireFormat::Bedrock),
+            "cohere" => Some(WireFormat::Cohere),
             _ => None,
         }
     }
@@ -242,6 +247,29 @@ pub const VENDORS: &[Vendor] = &[
         true,
     ),
     row("sgl", None, "/v1", Keyless, true, true),
+    Vendor {
+        name: "cohere",
+        wire: WireFormat::Cohere,
+        // Paths carry their own version (`/v2/chat`, `/v1/models`).
+        default_base_url: Some("https://api.cohere.com"),
+        path_prefix: "",
+        keys: Required,
+        text_completion: false,
+        embeddings: true,
+        list_models: true,
+    },
+    Vendor {
+        name: "azure",
+        wire: WireFormat::Azure,
+        // Each key names its resource's endpoint (`azure_key_config.endpoint`).
+        default_base_url: None,
+        path_prefix: "",
+        // Keys authenticated with Entra ID need no value.
+        keys: Optional,
+        text_completion: true,
+        embeddings: true,
+        list_models: false,
+    },
 ];
 
 /// The row of a built-in provider.
@@ -261,7 +289,19 @@ pub fn supports(vendor: &Vendor, request_type: RequestType) -> bool {
         RequestType::TextCompletion => vendor.text_completion,
         RequestType::Embedding => vendor.embeddings,
         RequestType::ListModels => vendor.list_models,
+        RequestType::Rerank => reranks(vendor),
+        // Raw forwarding needs nothing of the wire format but its base URL and auth; Vertex's
+        // OAuth tokens and Bedrock's SigV4 signatures are not added to forwarded requests.
+        RequestType::Passthrough | RequestType::PassthroughStream => {
+            !matches!(vendor.wire, WireFormat::Vertex | WireFormat::Bedrock)
+        }
     }
+}
+
+/// Whether a provider of this row serves `/v1/rerank`: Cohere's wire format, and vLLM's
+/// `/v1/rerank` among the OpenAI-compatible servers (Bifrost's matrix).
+fn reranks(vendor: &Vendor) -> bool {
+    vendor.wire == WireFormat::Cohere || vendor.name == "vllm"
 }
 
 #[cfg(test)]
@@ -285,6 +325,13 @@ mod tests {
             RequestType::Embedding
         ));
         assert!(builtin("ollama").unwrap().default_base_url.is_none());
+        assert!(supports(builtin("cohere").unwrap(), RequestType::Rerank));
+        assert!(supports(builtin("vllm").unwrap(), RequestType::Rerank));
+        assert!(!supports(builtin("openai").unwrap(), RequestType::Rerank));
+        assert!(!supports(
+            builtin("cohere").unwrap(),
+            RequestType::TextCompletion
+        ));
         let gemini = builtin("gemini").unwrap();
         assert!(!supports(gemini, RequestType::TextCompletion));
         assert!(!supports(gemini, RequestType::TextCompletionStream));
@@ -301,5 +348,7 @@ mod tests {
         assert!(supports(bedrock, RequestType::Embedding));
         assert!(supports(bedrock, RequestType::TextCompletion));
         assert!(!supports(bedrock, RequestType::TextCompletionStream));
+        assert!(supports(gemini, RequestType::Passthrough));
+        assert!(!supports(bedrock, RequestType::Passthrough));
     }
 }

@@ -19,6 +19,12 @@ pub enum RequestType {
     ChatCompletionStream,
     /// `POST /v1/embeddings`
     Embedding,
+    /// `POST /v1/rerank`
+    Rerank,
+    /// A native request forwarded unchanged (`/openai_passthrough/*`, ...).
+    Passthrough,
+    /// A passthrough request whose answer streams.
+    PassthroughStream,
 }
 
 impl RequestType {
@@ -31,6 +37,9 @@ impl RequestType {
             RequestType::ChatCompletion => "chat_completion",
             RequestType::ChatCompletionStream => "chat_completion_stream",
             RequestType::Embedding => "embedding",
+            RequestType::Rerank => "rerank",
+            RequestType::Passthrough => "passthrough",
+            RequestType::PassthroughStream => "passthrough_stream",
         }
     }
 }

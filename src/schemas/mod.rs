@@ -6,8 +6,10 @@
 
 pub mod anthropic;
 pub mod bifrost;
+pub mod cohere;
 pub mod genai;
 pub mod openai;
+pub mod rerank;
 pub mod responses;
 
 pub use bifrost::{ExtraFields, RequestType};

@@ -544,3 +544,10 @@ pub fn assert_error_shape(body: &Value, status: u16) -> String {
 pub fn chat_body(model: &str, text: &str) -> Value {
     json!({"model": model, "messages": [{"role": "user", "content": text}]})
 }
+
+/// An OpenAI `tools` array with one function, `get_weather(city)`.
+pub fn weather_tool() -> Value {
+    json!([{"type": "function", "function": {
+        "name": "get_weather", "description": "Weather in a city",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}])
+}

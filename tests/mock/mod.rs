@@ -1,11 +1,13 @@
 //! Mock upstreams of our own, speaking each provider's wire format exactly: an OpenAI-shaped
 //! server (chat JSON and SSE, completions, embeddings, models), an Anthropic Messages server
-//! (JSON and the native SSE event sequence) and a Google server (Gemini and Vertex AI, with an
-//! OAuth token endpoint). All record every request they receive and can be scripted to fail, to
-//! answer slowly, to hold a stream until released, or to stall a stream.
+//! (JSON and the native SSE event sequence), a Cohere v2 server and a Google server (Gemini and
+//! Vertex AI, with an OAuth token endpoint). All record every request they receive and can be
+//! scripted to fail, to answer slowly, to hold a stream until released, or to stall a stream.
 
 pub mod anthropic;
 pub mod bedrock;
+pub mod cohere;
+pub mod entra;
 pub mod gemini;
 pub mod openai;
 
@@ -31,6 +33,8 @@ pub enum Kind {
     OpenAi,
     /// Anthropic's Messages API (`/v1/messages`, ...).
     Anthropic,
+    /// Cohere's v2 API (`/v2/chat`, ...).
+    Cohere,
     /// Google's Gemini API and Vertex AI (`/v1beta/models/...`, `/v1/projects/...`, `/token`).
     Gemini,
 }
@@ -156,6 +160,11 @@ impl Mock {
         Self::start(Kind::Anthropic, label).await
     }
 
+    /// A Cohere v2 upstream.
+    pub async fn cohere(label: &str) -> Mock {
+        Self::start(Kind::Cohere, label).await
+    }
+
     /// A Google upstream: the Gemini API, Vertex AI and an OAuth token endpoint.
     pub async fn gemini(label: &str) -> Mock {
         Self::start(Kind::Gemini, label).await
@@ -175,6 +184,7 @@ impl Mock {
         let default_models = match kind {
             Kind::OpenAi => vec!["gpt-4o-mini", "gpt-4o", "text-embedding-3-small"],
             Kind::Anthropic => vec!["claude-3-5-haiku-20241022", "claude-sonnet-4-20250514"],
+            Kind::Cohere => vec!["command-a-03-2025", "embed-v4.0", "rerank-v3.5"],
             Kind::Gemini => vec!["gemini-2.0-flash", "gemini-2.5-pro", "text-embedding-004"],
         };
         let state = Arc::new(MockState {
@@ -308,7 +318,9 @@ async fn handle(
     let inference = method == Method::POST && rec.path != "/token";
     if inference {
         let key = match kind {
-            Kind::OpenAi => rec.bearer(),
+            // Azure OpenAI keys come in `api-key`.
+            Kind::OpenAi => rec.bearer().or(rec.header("api-key")),
+            Kind::Cohere => rec.bearer(),
             Kind::Anthropic => rec.header("x-api-key"),
             Kind::Gemini => rec.header("x-goog-api-key").or(rec.bearer()),
         };
@@ -323,6 +335,7 @@ async fn handle(
     match kind {
         Kind::OpenAi => openai::route(&state, &rec),
         Kind::Anthropic => anthropic::route(&state, &rec),
+        Kind::Cohere => cohere::route(&state, &rec),
         Kind::Gemini => gemini::route(&state, &rec),
     }
 }

@@ -21,12 +21,21 @@ pub fn error(message: &str, kind: &str, code: &str) -> Value {
 
 pub fn route(state: &Arc<MockState>, rec: &Recorded) -> Response {
     let stream = rec.body["stream"] == true;
-    match (rec.method.as_str(), rec.path.as_str()) {
+    // Azure OpenAI serves the same API under `/openai/deployments/{deployment}/...`.
+    let path = match rec.path.strip_prefix("/openai/deployments/") {
+        Some(rest) => rest
+            .split_once('/')
+            .map_or_else(|| rec.path.clone(), |(_, op)| format!("/v1/{op}")),
+        None => rec.path.clone(),
+    };
+    match (rec.method.as_str(), path.as_str()) {
         ("POST", "/v1/chat/completions") if stream => chat_stream(state, rec),
         ("POST", "/v1/chat/completions") => json_response(200, &chat(state, rec)),
         ("POST", "/v1/completions") if stream => text_stream(state, rec),
         ("POST", "/v1/completions") => json_response(200, &text(state, rec)),
         ("POST", "/v1/embeddings") => json_response(200, &embeddings(rec)),
+        // vLLM's rerank API (Cohere-shaped, with usage and documents in the results).
+        ("POST", "/v1/rerank") => json_response(200, &rerank(rec)),
         ("GET", "/v1/models") => json_response(200, &models(state)),
         _ => json_response(
             404,
@@ -81,6 +90,12 @@ fn chat(state: &MockState, rec: &Recorded) -> Value {
                 "function": {"name": tool, "arguments": "{\"city\":\"Paris\"}"}
             }]}),
             "tool_calls",
+        )
+    } else if last_user_text(&body["messages"]).contains("trip the content filter") {
+        // Azure's content filter: no content, and the filter's verdict beside the choice.
+        (
+            json!({"role": "assistant", "content": null}),
+            "content_filter",
         )
     } else if body["response_format"]["type"] == "json_object"
         || body["response_format"]["type"] == "json_schema"
@@ -208,6 +223,24 @@ fn embeddings(rec: &Recorded) -> Value {
         .collect();
     let n = inputs.len() * 2;
     json!({"object": "list", "data": data, "model": rec.body["model"], "usage": {"prompt_tokens": n, "total_tokens": n}})
+}
+
+fn rerank(rec: &Recorded) -> Value {
+    let docs = rec.body["documents"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    // The last document is the most relevant, so a test can tell the order was applied.
+    let mut results: Vec<Value> = docs
+        .iter()
+        .enumerate()
+        .map(|(i, d)| json!({"index": i, "document": {"text": d}, "relevance_score": 0.1 * (i as f64 + 1.0)}))
+        .collect();
+    if let Some(n) = rec.body["top_n"].as_u64() {
+        results.reverse();
+        results.truncate(n as usize);
+    }
+    json!({"id": "rerank-vllm-1", "model": rec.body["model"], "usage": {"total_tokens": 21}, "results": results})
 }
 
 fn models(state: &MockState) -> Value {

@@ -212,6 +212,10 @@ fn names(t: RequestType) -> (&'static str, &'static str) {
         }
         RequestType::Embedding => ("gen_ai.embedding", "embeddings"),
         RequestType::ListModels => ("gen_ai.list_models", "list_models"),
+        RequestType::Rerank => ("gen_ai.rerank", "rerank"),
+        RequestType::Passthrough | RequestType::PassthroughStream => {
+            ("gen_ai.passthrough", "passthrough")
+        }
     }
 }
 

@@ -11,11 +11,13 @@ use std::time::Duration;
 
 use reqwest::header::CONTENT_TYPE;
 
-use super::sigv4::{self, uri_encode, Scope, Signable};
+use super::sigv4::{self, Scope, Signable};
 use crate::config::secret::{Resolved, SecretRef};
 use crate::config::types::BedrockKeyConfig;
 use crate::error::{Error, Result, UpstreamError};
 use crate::providers::anthropic::parse_rfc3339;
+use crate::providers::http::percent_encode;
+use crate::providers::unix_now;
 
 /// Temporary credentials are replaced this long before they expire, so that a request signed
 /// with them cannot reach AWS after the expiry.
@@ -234,7 +236,7 @@ async fn sts_call(
         .map_err(|e| Error::Config(format!("STS endpoint {endpoint}: {e}")))?;
     let body = form
         .iter()
-        .map(|(k, v)| format!("{k}={}", uri_encode(v)))
+        .map(|(k, v)| format!("{k}={}", percent_encode(v)))
         .collect::<Vec<_>>()
         .join("&");
     let mut req = http.post(url.clone()).header(
@@ -345,13 +347,6 @@ pub(super) fn optional(provider: &str, r: Option<&SecretRef>) -> Result<Option<S
             var,
         }),
     }
-}
-
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
 }
 
 #[cfg(test)]

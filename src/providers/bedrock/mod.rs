@@ -18,8 +18,6 @@ mod stream;
 mod tests;
 mod wire;
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use futures_util::StreamExt;
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use serde::Serialize;
@@ -29,7 +27,7 @@ use crate::config::types::BedrockKeyConfig;
 use crate::engine::text_compat;
 use crate::error::{Error, Result, UpstreamError};
 use crate::providers::http;
-use crate::providers::{Call, ChatStream};
+use crate::providers::{unix_now, Call, ChatStream};
 use crate::schemas::openai::{
     ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, TextRequest, TextResponse,
 };
@@ -120,7 +118,7 @@ async fn post<B: Serialize + ?Sized>(
     let key = call.key_config.and_then(|k| k.bedrock_key_config.as_ref());
     let region = region(call.provider, key)?;
     let model_id = model_id(call.provider, call.model, key)?;
-    let path = format!("/model/{}/{operation}", sigv4::uri_encode(&model_id));
+    let path = format!("/model/{}/{operation}", http::percent_encode(&model_id));
     let url = call.url(&path).replace(REGION_PLACEHOLDER, &region);
     let url = reqwest::Url::parse(&url)
         .map_err(|e| Error::Config(format!("provider {}: bad Bedrock URL ({e})", call.provider)))?;
@@ -268,11 +266,4 @@ fn model_id(provider: &str, model: &str, key: Option<&BedrockKeyConfig>) -> Resu
 
 fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
-}
-
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
 }

@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 
 use super::credentials::Credentials;
 use crate::error::{Error, Result};
+use crate::providers::http::percent_encode;
 
 const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 
@@ -141,7 +142,7 @@ fn canonical_uri(path: &str) -> String {
         return "/".to_owned();
     }
     path.split('/')
-        .map(uri_encode)
+        .map(percent_encode)
         .collect::<Vec<_>>()
         .join("/")
 }
@@ -154,8 +155,8 @@ fn canonical_query(query: &str) -> String {
         .map(|p| {
             let (k, v) = p.split_once('=').unwrap_or((p, ""));
             (
-                uri_encode(&percent_decode(k)),
-                uri_encode(&percent_decode(v)),
+                percent_encode(&percent_decode(k)),
+                percent_encode(&percent_decode(v)),
             )
         })
         .collect();
@@ -165,19 +166,6 @@ fn canonical_query(query: &str) -> String {
         .map(|(k, v)| format!("{k}={v}"))
         .collect::<Vec<_>>()
         .join("&")
-}
-
-/// Percent-encodes every byte except the unreserved characters `A-Z a-z 0-9 - _ . ~`.
-pub fn uri_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 fn percent_decode(s: &str) -> String {

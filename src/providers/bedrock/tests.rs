@@ -253,7 +253,7 @@ fn deployments_and_arns_name_the_model() {
         "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-v1:0"
     );
     assert_eq!(
-        sigv4::uri_encode(&id),
+        crate::providers::http::percent_encode(&id),
         "arn%3Aaws%3Abedrock%3Aus-east-1%3A123456789012%3Ainference-profile%2Fus.anthropic.claude-v1%3A0"
     );
 }

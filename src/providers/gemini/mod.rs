@@ -45,7 +45,7 @@ pub async fn chat(
     req: &ChatRequest,
 ) -> Result<ChatResponse> {
     let url = call.url(&model_path(call.model, "generateContent"));
-    generate(http, call, &url, Auth::GoogApiKey, req).await
+    generate(http, call, &url, Auth::Header("x-goog-api-key"), req).await
 }
 
 /// `POST .../models/{model}:streamGenerateContent?alt=sse`; resolves once Gemini accepted the
@@ -56,7 +56,7 @@ pub async fn chat_stream(
     req: &ChatRequest,
 ) -> Result<ChatStream> {
     let url = sse_url(call.url(&model_path(call.model, "streamGenerateContent")));
-    generate_stream(http, call, &url, Auth::GoogApiKey, req).await
+    generate_stream(http, call, &url, Auth::Header("x-goog-api-key"), req).await
 }
 
 /// A `generateContent` call at `url`, for Gemini and Vertex alike.
@@ -110,15 +110,31 @@ pub async fn embed(
         // The model is in the URL; the single-call body does not repeat it.
         one.model = None;
         let url = call.url(&model_path(call.model, "embedContent"));
-        let resp =
-            http::post_json(http, call, &url, Auth::GoogApiKey, &[], &one, parse_error).await?;
+        let resp = http::post_json(
+            http,
+            call,
+            &url,
+            Auth::Header("x-goog-api-key"),
+            &[],
+            &one,
+            parse_error,
+        )
+        .await?;
         let answer: wire::EmbedContentResponse = http::read_json(call, resp).await?;
         vec![answer.embedding]
     } else {
         let url = call.url(&model_path(call.model, "batchEmbedContents"));
         let body = wire::BatchEmbedContentsRequest { requests: entries };
-        let resp =
-            http::post_json(http, call, &url, Auth::GoogApiKey, &[], &body, parse_error).await?;
+        let resp = http::post_json(
+            http,
+            call,
+            &url,
+            Auth::Header("x-goog-api-key"),
+            &[],
+            &body,
+            parse_error,
+        )
+        .await?;
         let answer: wire::BatchEmbedContentsResponse = http::read_json(call, resp).await?;
         answer.embeddings
     };
@@ -137,7 +153,15 @@ pub async fn list_models(http: &reqwest::Client, call: &Call<'_>) -> Result<Vec<
             url.push_str("&pageToken=");
             url.push_str(&http::percent_encode(token));
         }
-        let resp = http::get(http, call, &url, Auth::GoogApiKey, &[], parse_error).await?;
+        let resp = http::get(
+            http,
+            call,
+            &url,
+            Auth::Header("x-goog-api-key"),
+            &[],
+            parse_error,
+        )
+        .await?;
         let page: wire::ModelList = http::read_json(call, resp).await?;
         models.extend(page.models.into_iter().map(to_model));
         match page.next_page_token {

@@ -257,26 +257,7 @@ async fn fetch(http: &reqwest::Client, call: &Call<'_>, source: Source) -> Resul
             ),
         ),
     };
-    let req = http
-        .post(token_uri)
-        .header(
-            reqwest::header::CONTENT_TYPE,
-            "application/x-www-form-urlencoded",
-        )
-        .body(form);
-    let timed_out = || Error::Timeout {
-        provider: call.provider.to_owned(),
-        seconds: call.timeout.as_secs(),
-    };
-    let resp = tokio::time::timeout(call.timeout, req.send())
-        .await
-        .map_err(|_| timed_out())?
-        .map_err(|e| http::transport_error(call, &e))?;
-    let status = resp.status().as_u16();
-    let body = tokio::time::timeout(call.timeout, resp.bytes())
-        .await
-        .map_err(|_| timed_out())?
-        .map_err(|e| http::transport_error(call, &e))?;
+    let (status, body) = http::post_form(http, call, token_uri, form).await?;
     if !(200..300).contains(&status) {
         return Err(Error::Upstream(Box::new(token_error(
             call.provider,
