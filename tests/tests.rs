@@ -10,6 +10,7 @@ mod anthropic;
 mod bad_input;
 mod bedrock;
 mod cli;
+mod config_api;
 mod dashboard;
 mod gemini;
 mod governance;
