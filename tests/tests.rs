@@ -13,6 +13,7 @@ mod bedrock;
 mod cli;
 mod conformance;
 mod cohere;
+mod config_api;
 mod dashboard;
 mod gemini;
 mod governance;

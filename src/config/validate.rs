@@ -5,18 +5,53 @@ use std::collections::HashSet;
 
 use super::secret::SecretRef;
 use super::types::{
-    AzureKeyConfig, BedrockKeyConfig, FileConfig, KeyConfig, NetworkConfig, ProviderConfig,
+    AzureKeyConfig, BedrockKeyConfig, ClientConfig, FileConfig, KeyConfig, NetworkConfig,
+    ProviderConfig,
 };
 use crate::providers::vendors::{self, KeyPolicy, WireFormat};
 
 /// Every problem of a whole file.
 pub fn file(config: &FileConfig) -> Vec<String> {
-    let mut problems = Vec::new();
-    if config.client.max_request_body_size_mb == 0 {
-        problems.push("client.max_request_body_size_mb: must be at least 1".to_owned());
-    }
+    let mut problems = client("client", &config.client);
     for (name, provider) in &config.providers {
         problems.extend(provider_config(name, provider));
+    }
+    problems
+}
+
+/// Every problem of a `client` section found at `at` (`client` in config.json,
+/// `client_config` in `PUT /api/config`).
+pub fn client(at: &str, c: &ClientConfig) -> Vec<String> {
+    let mut problems = Vec::new();
+    if c.max_request_body_size_mb == 0 {
+        problems.push(format!("{at}.max_request_body_size_mb: must be at least 1"));
+    }
+    let header_lists = [
+        ("allowed_headers", &c.allowed_headers),
+        ("required_headers", &c.required_headers),
+        ("logging_headers", &c.logging_headers),
+        (
+            "header_filter_config.allowlist",
+            &c.header_filter_config.allowlist,
+        ),
+        (
+            "header_filter_config.denylist",
+            &c.header_filter_config.denylist,
+        ),
+    ];
+    for (field, names) in header_lists {
+        for name in names {
+            if http::HeaderName::from_bytes(name.trim().as_bytes()).is_err() {
+                problems.push(format!("{at}.{field}: `{name}` is not a valid header name"));
+            }
+        }
+    }
+    for origin in &c.allowed_origins {
+        if origin != "*" && http::HeaderValue::from_str(origin).is_err() {
+            problems.push(format!(
+                "{at}.allowed_origins: `{origin}` is not a valid origin"
+            ));
+        }
     }
     problems
 }

@@ -14,6 +14,7 @@ mod passthrough;
 pub mod queue;
 pub mod retry;
 pub mod routing;
+pub mod settings;
 pub mod snapshot;
 pub mod stream;
 pub mod text_compat;
@@ -86,6 +87,8 @@ pub struct Gateway {
     snapshot: ArcSwap<Snapshot>,
     store: Arc<ConfigStore>,
     app_dir: PathBuf,
+    /// The `client` section the server started with, for [`Gateway::restart_required`].
+    boot_client: crate::config::ClientConfig,
     /// Serialises snapshot rebuilds so two reloads cannot interleave.
     reload_lock: tokio::sync::Mutex<()>,
     /// Who hears about every finished request (request logs, metrics).
@@ -172,6 +175,7 @@ impl Gateway {
         let snapshot = snapshot::build(store.load()?, None)?;
         Ok((
             Self {
+                boot_client: snapshot.client.clone(),
                 snapshot: ArcSwap::from_pointee(snapshot),
                 store,
                 app_dir: app_dir.to_owned(),
@@ -186,6 +190,10 @@ impl Gateway {
     /// Adds observers of finished requests (before the gateway is shared).
     pub fn with_observers(mut self, observers: Vec<Arc<dyn Observer>>) -> Self {
         let mut all: Vec<Arc<dyn Observer>> = self.observers.iter().cloned().collect();
+        let client = &self.snapshot.load().client;
+        for o in &observers {
+            o.configure(client);
+        }
         all.extend(observers);
         self.observers = Arc::from(all);
         self
@@ -227,6 +235,9 @@ impl Gateway {
             .map_err(|e| Error::Internal(e.to_string()))??;
         let previous = self.snapshot.load_full();
         let next = snapshot::build(stored, Some(&previous))?;
+        for o in self.observers.iter() {
+            o.configure(&next.client);
+        }
         self.snapshot.store(Arc::new(next));
         Ok(())
     }

@@ -151,6 +151,9 @@ pub trait Settle: Send + Sync {
 
 /// Receives finished records. Implementations must not block: enqueue and return.
 pub trait Observer: Send + Sync + 'static {
+    /// The `client` section is now `client` (at start and after every change), for observers
+    /// that follow a setting such as `enable_logging`.
+    fn configure(&self, _client: &crate::config::ClientConfig) {}
     /// Whether this observer reads the record's `input`, `params` or `output`. Capturing them
     /// serializes the request, so it is skipped when no observer wants it.
     fn wants_capture(&self) -> bool {

@@ -54,19 +54,6 @@ pub async fn version() -> Response {
     Json(json!({"version": crate::VERSION, "commit": crate::GIT_COMMIT})).into_response()
 }
 
-/// `GET /api/config`.
-pub async fn get_config(State(state): State<Arc<AppState>>) -> Response {
-    let snap = state.gateway.snapshot();
-    Json(json!({
-        "client_config": snap.client,
-        "is_db_connected": true,
-        "is_cache_connected": false,
-        "is_logs_connected": false,
-        "app_dir": state.gateway.app_dir(),
-    }))
-    .into_response()
-}
-
 /// `GET /api/providers`.
 pub async fn list_providers(State(state): State<Arc<AppState>>) -> ApiResult {
     let providers = state.gateway.list_providers().await?;

@@ -111,7 +111,7 @@ impl IntoResponse for ApiError {
 
 /// The one place an error becomes a response, whatever the body's shape (Bifrost's JSON here,
 /// Anthropic's or Google's on their SDK routes): the status, the JSON body, `Retry-After` for
-/// rate limits, and one log line.
+/// rate limits, `Connection: close` for a body too large to read, and one log line.
 pub fn respond(error: &Error, body: Vec<u8>) -> Response {
     let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     if status.is_server_error() {
@@ -127,6 +127,14 @@ pub fn respond(error: &Error, body: Vec<u8>) -> Response {
     if let Some(secs) = error.retry_after() {
         resp.headers_mut()
             .insert(http::header::RETRY_AFTER, http::HeaderValue::from(secs));
+    }
+    if matches!(error, Error::PayloadTooLarge { .. }) {
+        // The rest of the body was never read, so the connection cannot carry another request;
+        // saying so keeps clients from sending their next request into a closing socket.
+        resp.headers_mut().insert(
+            http::header::CONNECTION,
+            http::HeaderValue::from_static("close"),
+        );
     }
     resp
 }

@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod anthropic;
 pub mod auth;
+pub mod config;
 pub mod dropin;
 pub mod error;
 pub mod event_stream;
@@ -17,7 +18,7 @@ pub mod responses;
 
 use std::sync::Arc;
 
-use axum::extract::{DefaultBodyLimit, Request};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::routing::{get, post};
 use axum::Router;
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
@@ -41,16 +42,13 @@ pub struct AppState {
 
 /// Builds the router.
 ///
-/// Layers, outermost first: CORS (answers preflights before anything else runs), then the
-/// body limit from `client.max_request_body_size_mb` (read once at start; a change needs a
-/// restart), then the `http_*` metrics around each route (these and `/metrics` itself only
+/// Layers, outermost first: CORS (answers preflights before anything else runs; origins from
+/// the current `client.allowed_origins`), then the body limit from the current
+/// `client.max_request_body_size_mb`, then the `http_*` metrics around each route (these and `/metrics` itself only
 /// when the telemetry plugin is on: off, `/metrics` answers the JSON 404 as in Bifrost).
 /// Unknown routes and wrong methods answer in Bifrost's error JSON, but for the dashboard's
 /// files and pages (`GET`, see [`crate::dashboard`]).
 pub fn router(state: Arc<AppState>) -> Router {
-    let client = state.gateway.snapshot().client.clone();
-    let limit = usize::try_from(client.max_request_body_size_mb.saturating_mul(1024 * 1024))
-        .unwrap_or(usize::MAX);
     let inference = Router::new()
         .route("/chat/completions", post(inference::chat_completions))
         .route("/completions", post(inference::completions))
@@ -81,7 +79,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/keys", get(admin::all_keys))
         .route("/version", get(admin::version))
-        .route("/config", get(admin::get_config))
+        .route("/config", get(config::get).put(config::update))
         .route("/logs", get(logs::search).delete(logs::delete))
         .route("/logs/stats", get(logs::stats))
         .route("/logs/filterdata", get(logs::filter_data))
@@ -137,9 +135,37 @@ pub fn router(state: Arc<AppState>) -> Router {
             metrics::track,
         ));
     }
-    app.layer(DefaultBodyLimit::max(limit))
-        .layer(cors(&client.allowed_origins))
-        .with_state(state)
+    app.layer(axum::middleware::from_fn_with_state(
+        Arc::clone(&state.gateway),
+        body_limit,
+    ))
+    // The limit is the middleware's, read per request, so that a change applies at once.
+    .layer(DefaultBodyLimit::disable())
+    .layer(cors(Arc::clone(&state.gateway)))
+    .with_state(state)
+}
+
+/// Caps the request body at the current `client.max_request_body_size_mb`: a declared length
+/// over it is answered 413 at once; a body that grows past it fails its extractor, which
+/// answers 413 too ([`request::read_body`]).
+async fn body_limit(
+    State(gateway): State<Arc<Gateway>>,
+    req: Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let limit_mb = gateway.current().client.max_request_body_size_mb;
+    let limit = usize::try_from(limit_mb.saturating_mul(1024 * 1024)).unwrap_or(usize::MAX);
+    let declared = req
+        .headers()
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return axum::response::IntoResponse::into_response(Error::PayloadTooLarge { limit_mb });
+    }
+    let (parts, body) = req.into_parts();
+    let body = axum::body::Body::new(http_body_util::Limited::new(body, limit));
+    next.run(Request::from_parts(parts, body)).await
 }
 
 /// The dashboard's files and pages (GET), else Bifrost's 404.
@@ -158,11 +184,17 @@ async fn method_not_allowed(req: Request) -> Error {
     }
 }
 
-fn cors(origins: &[String]) -> CorsLayer {
-    let layer = CorsLayer::new().allow_methods(Any).allow_headers(Any);
-    if origins.is_empty() || origins.iter().any(|o| o == "*") {
-        return layer.allow_origin(Any);
-    }
-    let list: Vec<http::HeaderValue> = origins.iter().filter_map(|o| o.parse().ok()).collect();
-    layer.allow_origin(AllowOrigin::list(list))
+/// CORS by the current `client.allowed_origins` (empty or `*`: any origin).
+fn cors(gateway: Arc<Gateway>) -> CorsLayer {
+    let origins = AllowOrigin::predicate(move |origin: &http::HeaderValue, _| {
+        let allowed = &gateway.current().client.allowed_origins;
+        allowed.is_empty()
+            || allowed
+                .iter()
+                .any(|o| o == "*" || o.as_bytes() == origin.as_bytes())
+    });
+    CorsLayer::new()
+        .allow_methods(Any)
+        .allow_headers(Any)
+        .allow_origin(origins)
 }

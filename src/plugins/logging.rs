@@ -10,7 +10,7 @@
 //! [`WARN_EVERY`], never silently. [`LogWriter::flush_and_stop`] drains the channel at shutdown.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::thread::{JoinHandle, Thread};
@@ -130,6 +130,9 @@ pub struct LogWriter {
     thread: Mutex<Option<JoinHandle<()>>>,
     /// The writer thread, to wake it for a flush or a stop.
     waker: Thread,
+    /// `client.enable_logging` turned off while serving: requests are not recorded until it
+    /// is turned on again.
+    paused: AtomicBool,
 }
 
 impl std::fmt::Debug for LogWriter {
@@ -173,6 +176,7 @@ impl LogWriter {
             events,
             waker: thread.thread().clone(),
             thread: Mutex::new(Some(thread)),
+            paused: AtomicBool::new(false),
         }))
     }
 
@@ -217,9 +221,17 @@ impl LogWriter {
 }
 
 impl Observer for LogWriter {
+    fn configure(&self, client: &crate::config::ClientConfig) {
+        self.paused.store(!client.enable_logging, Ordering::Relaxed);
+    }
+
+    fn wants_capture(&self) -> bool {
+        !self.paused.load(Ordering::Relaxed)
+    }
+
     fn started(&self, record: &RequestRecord) {
         // Only build the event when a dashboard is listening.
-        if self.events.receiver_count() == 0 {
+        if self.events.receiver_count() == 0 || self.paused.load(Ordering::Relaxed) {
             return;
         }
         let mut entry = entry_from_record(record.clone());
@@ -231,6 +243,9 @@ impl Observer for LogWriter {
     }
 
     fn finished(&self, record: RequestRecord) {
+        if self.paused.load(Ordering::Relaxed) {
+            return;
+        }
         match self.tx.try_send(Msg::Record(Box::new(record))) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => self.drops.add(1, "the log channel is full"),

@@ -11,6 +11,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use rusqlite::{params, Connection, OptionalExtension};
 use sha2::{Digest, Sha256};
 
+use super::governance_store::GovTx;
 use crate::config::{ClientConfig, FileConfig, ProviderConfig};
 use crate::error::{Error, Result};
 
@@ -215,6 +216,34 @@ impl ConfigStore {
                 [text],
             )?;
             Ok(())
+        })
+    }
+
+    /// Reads, changes and writes the `client` section in one transaction, beside the named
+    /// settings (`auth_config`, `pricing`) that `change` may read and write through the
+    /// [`GovTx`], so that `PUT /api/config` is applied whole or not at all.
+    pub fn update_settings<T>(
+        &self,
+        change: impl FnOnce(&mut ClientConfig, &GovTx<'_>) -> Result<T>,
+    ) -> Result<(ClientConfig, T)> {
+        self.with(|c| {
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let mut client = tx
+                .query_row("SELECT config FROM client_config WHERE id = 1", [], |r| {
+                    r.get::<_, String>(0)
+                })
+                .optional()?
+                .map(|text| decode::<ClientConfig>("client", &text))
+                .transpose()?
+                .unwrap_or_default();
+            let out = change(&mut client, &GovTx::new(&tx))?;
+            tx.execute(
+                "INSERT INTO client_config (id, config) VALUES (1, ?1)
+                 ON CONFLICT(id) DO UPDATE SET config = excluded.config",
+                [encode(&client)?],
+            )?;
+            tx.commit()?;
+            Ok((client, out))
         })
     }
 

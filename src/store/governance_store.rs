@@ -65,7 +65,12 @@ impl std::fmt::Debug for GovTx<'_> {
     }
 }
 
-impl GovTx<'_> {
+impl<'a> GovTx<'a> {
+    /// Wraps a transaction of the config store's connection.
+    pub(super) fn new(tx: &'a Transaction<'a>) -> Self {
+        Self(tx)
+    }
+
     /// Every document of a table, oldest first.
     pub fn all(&self, table: GovTable) -> Result<Vec<GovRow>> {
         let sql = match table {

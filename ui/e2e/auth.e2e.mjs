@@ -1,6 +1,6 @@
 // Admin auth in the browser: with auth_config on, the app shows the login, refuses a wrong
 // password, lets the admin in (session cookie), and logs out again.
-import { assert, call, field, openPage, requireApi, screenshot, startGateway, test } from './lib.mjs';
+import { assert, call, eventually, field, openPage, requireApi, screenshot, startGateway, test } from './lib.mjs';
 
 const ADMIN = { username: 'admin', password: 'e2e-admin-password' };
 
@@ -45,6 +45,29 @@ export async function run(browser) {
       assert(after === 401, `after logout the API refuses the browser: ${after}`);
       await page.reload();
       await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    });
+
+    await test('settings: admin auth is changed in the browser; the redacted password is kept', async () => {
+      await page.goto(base + '/settings');
+      await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+      await field(page, 'User name').fill(ADMIN.username);
+      await field(page, 'Password').fill(ADMIN.password);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.waitForURL('**/settings');
+      const form = page.getByRole('form', { name: 'Admin authentication' });
+      await form.waitFor();
+      assert((await field(form, 'Admin user name').inputValue()) === ADMIN.username, 'the admin user name is shown');
+      assert((await field(form, 'Admin password').inputValue()) === '', 'the password is never shown');
+      await form.getByRole('checkbox', { name: /Inference without admin login/ }).check();
+      await form.getByRole('button', { name: 'Save authentication' }).click();
+      const basic = { authorization: `Basic ${Buffer.from(`${ADMIN.username}:${ADMIN.password}`).toString('base64')}` };
+      const cfg = await eventually('auth_config saved', async () => {
+        const r = await call(base, 'GET', '/api/config', undefined, basic);
+        return r.status === 200 && r.body.auth_config.disable_auth_on_inference === true ? r : null;
+      });
+      assert(cfg.body.auth_config.admin_password === '<redacted>', `redacted: ${JSON.stringify(cfg.body.auth_config)}`);
+      assert(!JSON.stringify(cfg.body).includes(ADMIN.password), 'the password never comes back');
+      assert(cfg.body.auth_config.is_enabled === true, 'auth stays on');
     });
 
     await test('no script errors with auth on', async () => {

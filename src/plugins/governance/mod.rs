@@ -23,6 +23,7 @@ pub mod overrides;
 pub mod pricing;
 mod pricing_sync;
 pub mod routing;
+pub mod settings;
 pub mod snapshot;
 pub mod types;
 pub mod validate;
@@ -64,6 +65,20 @@ pub struct PricingState {
     pub catalog: ArcSwap<Catalog>,
     /// Requests that could not be priced.
     pub missing: MissingPrices,
+    /// `framework.pricing`: where and how often to refresh the prices.
+    pub settings: ArcSwap<PricingSettings>,
+    /// Wakes the refresh when `settings` changed.
+    pub changed: tokio::sync::Notify,
+}
+
+impl PricingState {
+    /// Follows new pricing settings: the refresh restarts with them.
+    pub fn configure(&self, settings: PricingSettings) {
+        if *self.settings.load_full() != settings {
+            self.settings.store(Arc::new(settings));
+            self.changed.notify_one();
+        }
+    }
 }
 
 /// The governance plugin.
@@ -72,7 +87,6 @@ pub struct Governance {
     snapshot: ArcSwap<GovSnapshot>,
     pricing: Arc<PricingState>,
     auth: AdminAuth,
-    pricing_settings: PricingSettings,
     engine: OnceLock<Weak<Gateway>>,
     reload_lock: tokio::sync::Mutex<()>,
 }
@@ -120,9 +134,10 @@ impl Governance {
             pricing: Arc::new(PricingState {
                 catalog: ArcSwap::from_pointee(Catalog::embedded()),
                 missing: MissingPrices::default(),
+                settings: ArcSwap::from_pointee(pricing_settings),
+                changed: tokio::sync::Notify::new(),
             }),
             auth,
-            pricing_settings,
             engine: OnceLock::new(),
             reload_lock: tokio::sync::Mutex::new(()),
         };
@@ -162,18 +177,20 @@ impl Governance {
         let _one_at_a_time = self.reload_lock.lock().await;
         let store = Arc::clone(&self.store);
         let gateway = self.engine.get().and_then(Weak::upgrade);
-        let (docs, persisted, stored, mut warnings) = tokio::task::spawn_blocking(move || {
-            let (docs, warnings) = manage::load_docs(&store)?;
-            let persisted: HashMap<String, CounterRow> =
-                store.gov_counters()?.into_iter().collect();
-            let stored = match gateway {
-                Some(_) => None,
-                None => Some(store.load()?),
-            };
-            Ok::<_, Error>((docs, persisted, stored, warnings))
-        })
-        .await
-        .map_err(|e| Error::Internal(e.to_string()))??;
+        let (docs, persisted, stored, pricing, mut warnings) =
+            tokio::task::spawn_blocking(move || {
+                let (docs, warnings) = manage::load_docs(&store)?;
+                let pricing: PricingSettings = store.gov_tx(|tx| manage::setting(tx, "pricing"))?;
+                let persisted: HashMap<String, CounterRow> =
+                    store.gov_counters()?.into_iter().collect();
+                let stored = match gateway {
+                    Some(_) => None,
+                    None => Some(store.load()?),
+                };
+                Ok::<_, Error>((docs, persisted, stored, pricing, warnings))
+            })
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))??;
         let engine = match (stored, self.engine.get().and_then(Weak::upgrade)) {
             (Some(s), _) => engine_view(
                 &s.client,
@@ -202,6 +219,7 @@ impl Governance {
             tracing::warn!("governance: {w}");
         }
         self.snapshot.store(Arc::new(snap));
+        self.pricing.configure(pricing);
         Ok(())
     }
 
@@ -252,8 +270,8 @@ impl Governance {
     }
 
     /// The background work: once a second, reset ended windows, persist changed counters
-    /// and reload when config.db or the engine's configuration changed; plus the optional
-    /// pricing refresh. Abort the handles to stop.
+    /// and reload when config.db or the engine's configuration changed; plus the pricing
+    /// refresh (idle while no `pricing_url` is set). Abort the handles to stop.
     pub fn spawn_background(self: &Arc<Self>) -> Vec<tokio::task::JoinHandle<()>> {
         let gov = Arc::clone(self);
         let ticker = tokio::spawn(async move {
@@ -284,20 +302,7 @@ impl Governance {
                 last_engine = engine;
             }
         });
-        let mut tasks = vec![ticker];
-        if let Some(url) = self.pricing_settings.pricing_url.clone() {
-            let every = self
-                .pricing_settings
-                .pricing_sync_interval
-                .unwrap_or(86_400)
-                .max(3600);
-            tasks.push(pricing_sync::spawn(
-                Arc::clone(&self.pricing),
-                url,
-                Duration::from_secs(every),
-            ));
-        }
-        tasks
+        vec![ticker, pricing_sync::spawn(Arc::clone(&self.pricing))]
     }
 }
 

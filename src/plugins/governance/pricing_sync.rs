@@ -1,20 +1,21 @@
 //! The optional price refresh from `framework.pricing.pricing_url`: in the background, never
 //! before the server listens. While the URL is unreachable or answers with something that is
 //! not a catalog, the refresh is off and the shipped prices stay in use; it is tried again at
-//! the next interval.
+//! the next interval. New settings (`PUT /api/config`) wake the loop, which refreshes from the
+//! new URL at once; without a URL it waits and the shipped prices are used.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::pricing::Catalog;
+use super::settings::DEFAULT_SYNC_SECS;
 use super::PricingState;
 
+/// The shortest interval between refreshes, whatever the settings say.
+const MIN_SYNC_SECS: u64 = 3600;
+
 /// Starts the refresh loop.
-pub fn spawn(
-    pricing: Arc<PricingState>,
-    url: String,
-    every: Duration,
-) -> tokio::task::JoinHandle<()> {
+pub fn spawn(pricing: Arc<PricingState>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let client = match reqwest::Client::builder()
             .timeout(Duration::from_secs(15))
@@ -27,8 +28,18 @@ pub fn spawn(
             }
         };
         let mut reachable = true;
+        let mut fetched = false;
         loop {
-            match fetch(&client, &url).await {
+            let settings = pricing.settings.load_full();
+            let Some(url) = settings.pricing_url.as_deref() else {
+                if fetched {
+                    pricing.catalog.store(Arc::new(Catalog::embedded()));
+                    fetched = false;
+                }
+                pricing.changed.notified().await;
+                continue;
+            };
+            match fetch(&client, url).await {
                 Ok(remote) => {
                     let merged = Catalog::embedded().merged(&remote);
                     tracing::info!(
@@ -38,6 +49,7 @@ pub fn spawn(
                     );
                     pricing.catalog.store(Arc::new(merged));
                     reachable = true;
+                    fetched = true;
                 }
                 Err(e) => {
                     if reachable {
@@ -46,7 +58,14 @@ pub fn spawn(
                     reachable = false;
                 }
             }
-            tokio::time::sleep(every).await;
+            let every = settings
+                .pricing_sync_interval
+                .unwrap_or(DEFAULT_SYNC_SECS)
+                .max(MIN_SYNC_SECS);
+            tokio::select! {
+                () = tokio::time::sleep(Duration::from_secs(every)) => {}
+                () = pricing.changed.notified() => {}
+            }
         }
     })
 }

@@ -1,5 +1,7 @@
-// Settings: the client config from GET /api/config, saved with PUT /api/config when the server
-// takes it; the server's version, stores, admin auth state and dropped-log count.
+// Settings: the client config and pricing refresh from GET /api/config, saved with PUT
+// /api/config (applied at once; the server says which changes need a restart); admin
+// authentication (auth_config, password shown redacted and kept unless a new one is typed);
+// the server's version, stores and dropped-log count.
 import { useEffect, useState } from 'preact/hooks';
 import { get, isUnavailable, put } from '../api';
 import { Card, Field, FormError, Loading, PageHeader, Problem, Toggle, Unavailable } from '../components/ui';
@@ -9,8 +11,30 @@ import type { AuthState } from '../types';
 
 type Config = Record<string, unknown>;
 
+interface Framework {
+  pricing_url: string | null;
+  pricing_sync_interval: number;
+}
+
+interface AuthConfig {
+  is_enabled: boolean;
+  admin_username: string;
+  /** `<redacted>` when a password is stored, else empty. */
+  admin_password: string;
+  disable_auth_on_inference: boolean;
+}
+
 interface Data {
-  config: { client_config: Config; app_dir?: string; is_db_connected?: boolean; is_logs_connected?: boolean; is_cache_connected?: boolean };
+  config: {
+    client_config: Config;
+    framework_config?: Framework;
+    auth_config?: AuthConfig;
+    restart_required?: { required: boolean; reason: string };
+    app_dir?: string;
+    is_db_connected?: boolean;
+    is_logs_connected?: boolean;
+    is_cache_connected?: boolean;
+  };
   version: { version?: string; commit?: string } | null;
   auth: AuthState | null;
   dropped: number | null;
@@ -24,14 +48,16 @@ const GROUPS: [string, string[]][] = [
 ];
 
 const HINTS: Record<string, string> = {
-  enable_logging: 'Request logs (logs.db); read at start',
+  enable_logging: 'Request logs (logs.db); turning them on needs a restart if they were off at start',
   disable_content_logging: 'Keep usage and cost, drop message content',
   enforce_auth_on_inference: 'Every inference request needs a virtual key',
   allow_direct_keys: 'Clients may send their own provider key',
   allowed_origins: 'CORS origins; * for any',
   drop_excess_requests: 'Answer 503 instead of queueing when a provider is saturated',
-  max_request_body_size_mb: 'Read at start',
+  prometheus_labels: 'Read at start',
 };
+
+const REDACTED = '<redacted>';
 
 const label = (k: string) => k.replace(/_/g, ' ').replace(/^./, (c) => c.toUpperCase()).replace(/\bmb\b/i, 'MB');
 
@@ -64,10 +90,14 @@ export function Settings() {
 
 function SettingsBody({ data, onSaved }: { data: Data; onSaved: () => void }) {
   const [cfg, setCfg] = useState<Config>(data.config.client_config);
+  const [fw, setFw] = useState<Framework | undefined>(data.config.framework_config);
   const [error, setError] = useState<unknown>(null);
   const [saved, setSaved] = useState(false);
   const [busy, setBusy] = useState(false);
-  useEffect(() => setCfg(data.config.client_config), [data]);
+  useEffect(() => {
+    setCfg(data.config.client_config);
+    setFw(data.config.framework_config);
+  }, [data]);
   const known = new Set(GROUPS.flatMap(([, ks]) => ks));
   const other = Object.keys(cfg).filter((k) => !known.has(k));
   const set = (k: string, v: unknown) => {
@@ -79,7 +109,7 @@ function SettingsBody({ data, onSaved }: { data: Data; onSaved: () => void }) {
     setBusy(true);
     setError(null);
     try {
-      await put('/api/config', { client_config: cfg });
+      await put('/api/config', fw ? { client_config: cfg, framework_config: { ...fw, pricing_url: fw.pricing_url ?? '' } } : { client_config: cfg });
       setSaved(true);
       onSaved();
     } catch (err) {
@@ -144,6 +174,8 @@ function SettingsBody({ data, onSaved }: { data: Data; onSaved: () => void }) {
         <Card title="Admin authentication">
           {data.auth === null ? (
             <p class="muted">Admin authentication is not available in this version.</p>
+          ) : data.config.auth_config ? (
+            <AuthForm auth={data.config.auth_config} onSaved={onSaved} />
           ) : data.auth.is_auth_enabled ? (
             <p>
               On: the dashboard and <code>/api</code> need the admin user name and password (<code>auth_config</code>).
@@ -156,12 +188,42 @@ function SettingsBody({ data, onSaved }: { data: Data; onSaved: () => void }) {
           )}
         </Card>
       </div>
+      {data.config.restart_required?.required && (
+        <p class="notice" role="status">
+          {data.config.restart_required.reason}
+        </p>
+      )}
       <form class="form" onSubmit={save}>
         {GROUPS.map(([title, keys]) => (
           <Card key={title} title={title}>
             <div class="form-grid">{keys.filter((k) => k in cfg).map(control)}</div>
           </Card>
         ))}
+        {fw && (
+          <Card title="Pricing">
+            <div class="form-grid">
+              <Field label="Pricing URL" hint="Prices refreshed from here; empty uses the shipped prices">
+                <input
+                  value={fw.pricing_url ?? ''}
+                  onInput={(e) => {
+                    setSaved(false);
+                    setFw({ ...fw, pricing_url: (e.target as HTMLInputElement).value });
+                  }}
+                />
+              </Field>
+              <Field label="Pricing sync interval (seconds)" hint="At least 3600 is used">
+                <input
+                  type="number"
+                  value={fw.pricing_sync_interval}
+                  onInput={(e) => {
+                    setSaved(false);
+                    setFw({ ...fw, pricing_sync_interval: Number((e.target as HTMLInputElement).value) });
+                  }}
+                />
+              </Field>
+            </div>
+          </Card>
+        )}
         {other.length > 0 && (
           <Card title="Other">
             <div class="form-grid">{other.map(control)}</div>
@@ -192,5 +254,61 @@ function SettingsBody({ data, onSaved }: { data: Data; onSaved: () => void }) {
         </div>
       </form>
     </>
+  );
+}
+
+/** `auth_config`: on or off, the admin's name, and a new password (blank keeps the stored one). */
+function AuthForm({ auth, onSaved }: { auth: AuthConfig; onSaved: () => void }) {
+  const [form, setForm] = useState({ ...auth, admin_password: '' });
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  useEffect(() => setForm({ ...auth, admin_password: '' }), [auth]);
+  const stored = auth.admin_password === REDACTED;
+  const save = async (e: Event) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const password = form.admin_password || (stored ? REDACTED : '');
+      await put('/api/config', { auth_config: { ...form, admin_password: password } });
+      onSaved();
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <form class="form" onSubmit={save} aria-label="Admin authentication">
+      <p class={auth.is_enabled ? '' : 'muted'}>
+        {auth.is_enabled
+          ? 'On: the dashboard and /api need the admin user name and password.'
+          : 'Off: anyone who can reach this address can manage the gateway.'}
+      </p>
+      <Toggle label="Require admin login" checked={form.is_enabled} onChange={(v) => setForm({ ...form, is_enabled: v })} />
+      <Field label="Admin user name">
+        <input autocomplete="username" value={form.admin_username} onInput={(e) => setForm({ ...form, admin_username: (e.target as HTMLInputElement).value })} />
+      </Field>
+      <Field label="Admin password" hint={stored ? 'Leave blank to keep the current password' : undefined}>
+        <input
+          type="password"
+          autocomplete="new-password"
+          value={form.admin_password}
+          onInput={(e) => setForm({ ...form, admin_password: (e.target as HTMLInputElement).value })}
+        />
+      </Field>
+      <Toggle
+        label="Inference without admin login"
+        hint="Clients of /v1 need no admin credentials"
+        checked={form.disable_auth_on_inference}
+        onChange={(v) => setForm({ ...form, disable_auth_on_inference: v })}
+      />
+      <FormError error={error} />
+      <div class="form-foot">
+        <button type="submit" class="btn primary" disabled={busy}>
+          {busy ? 'Saving…' : 'Save authentication'}
+        </button>
+      </div>
+    </form>
   );
 }
