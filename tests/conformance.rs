@@ -1,6 +1,7 @@
 //! The conformance matrix: every ingress × every provider × every case, against mocks that
 //! speak each provider's exact wire format (Bedrock's SigV4 and binary EventStream, Vertex's
-//! OAuth token endpoint included).
+//! OAuth token endpoint, Azure's deployment paths and Entra ID token endpoint, Cohere's v2 chat
+//! and SSE events included).
 //!
 //! - Ingresses ([`ingress::INGRESSES`]): OpenAI chat, Anthropic Messages, Google GenAI and the
 //!   OpenAI Responses API, each writing a request in its own shape and reading answers, SSE
@@ -15,7 +16,7 @@
 //! One test per provider: one mock and one gateway, every (ingress, case) run in turn. A
 //! failing cell does not stop the others; the test fails at the end listing every failed cell.
 //!
-//! To add a provider (e.g. `azure`, `cohere`): write its row in `provider.rs` (a function
+//! To add a provider: write its row in `provider.rs` (a function
 //! returning a `Provider`: its mock's start function, model, wire format, what the mock
 //! answers, the operation it lacks); add a `Wire` variant if it speaks a new format (how to read
 //! the system prompt, user text, image, tools and tool results from what its mock received);
@@ -94,5 +95,7 @@ matrix!(
     gemini,
     vertex,
     vertex_claude,
-    bedrock
+    bedrock,
+    azure,
+    cohere
 );

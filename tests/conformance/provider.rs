@@ -12,7 +12,8 @@ use serde_json::{json, Value};
 use super::case::{Op, ToolCall, ToolResult};
 use crate::common::{config, key, provider, Gateway};
 use crate::mock::bedrock::BedrockMock;
-use crate::mock::{anthropic, bedrock, gemini, last_user_text, openai, Mock, Recorded};
+use crate::mock::entra::Entra;
+use crate::mock::{anthropic, bedrock, cohere, gemini, last_user_text, openai, Mock, Recorded};
 
 /// The key OpenAI-compatible and Anthropic rows configure (from the environment).
 const KEY: &str = "sk-conformance-0123456789";
@@ -36,6 +37,8 @@ pub struct Provider {
     pub credential: Option<&'static str>,
     /// The upstream paths of a chat call: JSON, streamed.
     pub paths: (&'static str, &'static str),
+    /// The query string every chat call carries, when the provider asks for one.
+    pub query: Option<&'static str>,
     /// The text of a streamed answer.
     pub stream_text: &'static str,
     /// (prompt, completion) tokens of every answer, in OpenAI's sense.
@@ -61,6 +64,9 @@ impl Provider {
         let path = if stream { self.paths.1 } else { self.paths.0 };
         assert_eq!(got.path, path);
         assert_eq!(self.wire.is_stream(got), stream, "stream flag of {got:?}");
+        if let Some(query) = self.query {
+            assert_eq!(got.query, query, "query of {got:?}");
+        }
         if let Some(credential) = self.credential {
             assert_eq!(self.wire.credential(got), Some(credential));
         }
@@ -104,6 +110,7 @@ fn openai_compatible_row() -> Provider {
         label: "openai-mock",
         credential: Some(KEY),
         paths: ("/v1/chat/completions", "/v1/chat/completions"),
+        query: None,
         stream_text: "Hello world",
         usage: (9, 3),
         tool_call_id: Some("call_mock_1"),
@@ -147,6 +154,7 @@ pub fn anthropic() -> Provider {
         label: "anthropic-mock",
         credential: Some(KEY),
         paths: ("/v1/messages", "/v1/messages"),
+        query: None,
         stream_text: "Hello from claude",
         usage: (25, 15),
         tool_call_id: Some("toolu_mock_1"),
@@ -179,6 +187,7 @@ pub fn gemini() -> Provider {
             "/v1beta/models/gemini-2.0-flash:generateContent",
             "/v1beta/models/gemini-2.0-flash:streamGenerateContent",
         ),
+        query: None,
         stream_text: "Hello from gemini!",
         // Gemini's candidates exclude the 3 thought tokens that OpenAI's completion counts.
         usage: (25, 18),
@@ -259,6 +268,7 @@ pub fn bedrock() -> Provider {
             "/model/anthropic.claude-3-5-haiku-20241022-v1%3A0/converse",
             "/model/anthropic.claude-3-5-haiku-20241022-v1%3A0/converse-stream",
         ),
+        query: None,
         stream_text: "Hello from bedrock",
         // Bedrock's inputTokens leave out the 5 cache reads that OpenAI's prompt counts.
         usage: (30, 15),
@@ -266,6 +276,96 @@ pub fn bedrock() -> Provider {
         length_marker: "[stop:max_tokens]",
         image: true,
         unsupported: Some(Op::TextCompletionStream),
+    }
+}
+
+/// The Entra ID token every call of the azure row carries.
+const ENTRA_TOKEN: &str = "entra-token-1";
+/// The client secret the azure row's token endpoint accepts.
+const ENTRA_SECRET: &str = "entra-conformance-secret-0123456789";
+
+/// Azure OpenAI: OpenAI's format at a deployment (`gpt-4o` → `conf-gpt4o`) with an
+/// `api-version`, authenticated by an Entra ID token from the mock token endpoint; supports
+/// every operation.
+pub fn azure() -> Provider {
+    Provider {
+        name: "azure",
+        config_name: "azure",
+        model: "azure/gpt-4o",
+        start: || {
+            Box::pin(async {
+                let mock = Mock::openai("azure-mock").await;
+                // Tokens outlive the test, so every call carries the first one.
+                let entra = Entra::start(ENTRA_SECRET, 3600).await;
+                let cfg = config(json!({"azure": {
+                    "keys": [{"name": "sp", "value": "", "models": ["*"], "weight": 1.0,
+                              "azure_key_config": {
+                                  "endpoint": mock.url,
+                                  "deployments": {"gpt-4o": "conf-gpt4o"},
+                                  "api_version": "2024-12-01-preview",
+                                  "client_id": "conformance-app",
+                                  "client_secret": "env.CONFORMANCE_AZ_SECRET",
+                                  "tenant_id": "conformance-tenant"}}],
+                    "network_config": {"max_retries": 0}
+                }}));
+                let gateway = Gateway::launch(
+                    &cfg,
+                    &[
+                        ("AZURE_AUTHORITY_HOST", &entra.url),
+                        ("CONFORMANCE_AZ_SECRET", ENTRA_SECRET),
+                    ],
+                )
+                .await;
+                Upstream {
+                    mock: Mockup::Azure { mock, entra },
+                    gateway,
+                }
+            })
+        },
+        label: "azure-mock",
+        credential: Some(ENTRA_TOKEN),
+        paths: (
+            "/openai/deployments/conf-gpt4o/chat/completions",
+            "/openai/deployments/conf-gpt4o/chat/completions",
+        ),
+        query: Some("api-version=2024-12-01-preview"),
+        unsupported: None,
+        ..openai_compatible_row()
+    }
+}
+
+/// Cohere's v2 chat API (OpenAI-like messages, its own SSE events and error JSON); no text
+/// completions.
+pub fn cohere() -> Provider {
+    Provider {
+        name: "cohere",
+        config_name: "cohere",
+        model: "cohere/command-a-03-2025",
+        wire: Wire::Cohere,
+        start: || {
+            Box::pin(async {
+                let mock = Mock::cohere("cohere-mock").await;
+                let cfg = config(
+                    json!({"cohere": provider(&mock.url, json!([key("c", "env.CONFORMANCE_KEY")]))}),
+                );
+                let gateway = Gateway::launch(&cfg, &[("CONFORMANCE_KEY", KEY)]).await;
+                Upstream {
+                    mock: Mockup::Http(mock),
+                    gateway,
+                }
+            })
+        },
+        label: "cohere-mock",
+        credential: Some(KEY),
+        paths: ("/v2/chat", "/v2/chat"),
+        query: None,
+        stream_text: "Bonjour from cohere",
+        // Billed units: Cohere's `tokens` count its prompt template too.
+        usage: (11, 7),
+        tool_call_id: Some("get_weather_mock_1"),
+        length_marker: openai::MAX_TOKENS_MARKER,
+        image: true,
+        unsupported: Some(Op::TextCompletion),
     }
 }
 
@@ -278,6 +378,8 @@ pub enum Mockup {
     Http(Mock),
     /// The SigV4-verifying Bedrock mock.
     Bedrock(BedrockMock),
+    /// The OpenAI mock at Azure's paths, and the Entra ID token endpoint in front of it.
+    Azure { mock: Mock, entra: Entra },
 }
 
 /// A provider's mock and the gateway in front of it.
@@ -296,6 +398,13 @@ impl Upstream {
                 .filter(|r| r.method == "POST" && r.path != "/token")
                 .collect(),
             Mockup::Bedrock(m) => m.runtime_requests(),
+            Mockup::Azure { mock, entra } => {
+                assert_eq!(entra.grants().len(), 1, "one token for every call");
+                mock.requests()
+                    .into_iter()
+                    .filter(|r| r.method == "POST")
+                    .collect()
+            }
         }
     }
 
@@ -314,7 +423,9 @@ impl Upstream {
     /// The next inference call fails with `status` and the wire format's error body.
     pub fn fail_next(&self, wire: Wire, status: u16, message: &str) {
         match &self.mock {
-            Mockup::Http(m) => m.fail_next(1, status, wire.error_body(status, message)),
+            Mockup::Http(m) | Mockup::Azure { mock: m, .. } => {
+                m.fail_next(1, status, wire.error_body(status, message))
+            }
             Mockup::Bedrock(m) => {
                 let exception = match status {
                     400 => "ValidationException",
@@ -337,6 +448,8 @@ pub enum Wire {
     Anthropic,
     Gemini,
     Bedrock,
+    /// Cohere's v2 chat: OpenAI's message, tool and image shapes, its own error body.
+    Cohere,
 }
 
 fn texts(blocks: &Value, field: &str) -> String {
@@ -374,13 +487,14 @@ impl Wire {
             (Wire::Gemini, _) => gemini::error(status, "INTERNAL", message),
             // The exception's name travels in a header (see `Upstream::fail_next`).
             (Wire::Bedrock, _) => json!({ "message": message }),
+            (Wire::Cohere, _) => cohere::error(message),
         }
     }
 
     /// The credential of the wire format's auth header.
     fn credential(self, got: &Recorded) -> Option<&str> {
         match self {
-            Wire::OpenAi => got.bearer(),
+            Wire::OpenAi | Wire::Cohere => got.bearer(),
             Wire::Anthropic => got.header("x-api-key"),
             Wire::Gemini => got.header("x-goog-api-key"),
             Wire::Bedrock => None,
@@ -389,7 +503,7 @@ impl Wire {
 
     fn is_stream(self, got: &Recorded) -> bool {
         match self {
-            Wire::OpenAi => got.body["stream"] == true,
+            Wire::OpenAi | Wire::Cohere => got.body["stream"] == true,
             Wire::Anthropic => {
                 got.body["stream"] == true || got.path.ends_with(":streamRawPredict")
             }
@@ -401,7 +515,7 @@ impl Wire {
     /// The system prompt.
     pub fn system(self, body: &Value) -> Option<String> {
         match self {
-            Wire::OpenAi => body["messages"]
+            Wire::OpenAi | Wire::Cohere => body["messages"]
                 .as_array()?
                 .iter()
                 .find(|m| m["role"] == "system" || m["role"] == "developer")
@@ -425,6 +539,7 @@ impl Wire {
     pub fn user_text(self, body: &Value) -> String {
         match self {
             Wire::OpenAi | Wire::Anthropic => last_user_text(&body["messages"]),
+            Wire::Cohere => cohere::last_user_text(&body["messages"]),
             Wire::Gemini => gemini::last_user_text(body),
             Wire::Bedrock => bedrock::last_user_text(body),
         }
@@ -436,7 +551,7 @@ impl Wire {
             Wire::OpenAi => body["max_completion_tokens"]
                 .as_u64()
                 .or(body["max_tokens"].as_u64()),
-            Wire::Anthropic => body["max_tokens"].as_u64(),
+            Wire::Anthropic | Wire::Cohere => body["max_tokens"].as_u64(),
             Wire::Gemini => body["generationConfig"]["maxOutputTokens"].as_u64(),
             Wire::Bedrock => body["inferenceConfig"]["maxTokens"].as_u64(),
         }
@@ -445,7 +560,7 @@ impl Wire {
     /// The first image: (media type, base64 data).
     pub fn image(self, body: &Value) -> Option<(String, String)> {
         match self {
-            Wire::OpenAi => {
+            Wire::OpenAi | Wire::Cohere => {
                 let url = blocks(&body["messages"], "content")
                     .find_map(|p| p["image_url"]["url"].as_str())?;
                 let (mime, data) = url.strip_prefix("data:")?.split_once(";base64,")?;
@@ -482,7 +597,7 @@ impl Wire {
     /// The names of the declared tools.
     pub fn tools(self, body: &Value) -> Vec<String> {
         let (list, name): (Vec<&Value>, &[&str]) = match self {
-            Wire::OpenAi => (
+            Wire::OpenAi | Wire::Cohere => (
                 body["tools"].as_array().into_iter().flatten().collect(),
                 &["function", "name"],
             ),
@@ -521,7 +636,7 @@ impl Wire {
             other => other.to_string(),
         };
         match self {
-            Wire::OpenAi => {
+            Wire::OpenAi | Wire::Cohere => {
                 let messages = body["messages"].as_array()?;
                 let call = messages
                     .iter()

@@ -1,6 +1,7 @@
 //! Cohere's v2 API: `/v2/chat` JSON and its SSE event sequence (message-start, content-start,
 //! content-delta, content-end, tool-plan-delta, tool-call-start/delta/end, message-end with
-//! usage), `/v2/embed`, `/v2/rerank`, `/v1/models`, and Cohere's error JSON.
+//! usage; `max_tokens: 1` or `[max_tokens]` in the user text ends it for `MAX_TOKENS`),
+//! `/v2/embed`, `/v2/rerank`, `/v1/models`, and Cohere's error JSON.
 
 use std::sync::Arc;
 
@@ -66,9 +67,12 @@ fn wants_tool_call(body: &Value) -> Option<String> {
     (!answered).then(|| name.to_owned())
 }
 
-/// `MAX_TOKENS` when the client allowed a single token, else `COMPLETE`.
+/// `MAX_TOKENS` when the client allowed a single token or the last user message asks for it
+/// with [`super::openai::MAX_TOKENS_MARKER`], else `COMPLETE`.
 fn text_finish(body: &Value) -> &'static str {
-    if body["max_tokens"] == 1 {
+    if body["max_tokens"] == 1
+        || last_user_text(&body["messages"]).contains(super::openai::MAX_TOKENS_MARKER)
+    {
         "MAX_TOKENS"
     } else {
         "COMPLETE"
