@@ -1,15 +1,18 @@
 //! The OpenAI wire format, shared by OpenAI and every OpenAI-compatible vendor (groq, mistral,
 //! vLLM, Ollama, custom providers, ...).
 
-use futures_util::StreamExt;
+use std::pin::Pin;
+
+use futures_util::{Stream, StreamExt};
+use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::http::{self, Auth};
 use super::{Call, ChatStream, TextStream};
 use crate::error::{Error, Result, UpstreamError};
 use crate::schemas::openai::{
-    ChatChunk, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, ErrorBody,
-    JsonObject, Model, ModelList, StreamOptions, TextRequest, TextResponse,
+    ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, ErrorBody, JsonObject, Model,
+    ModelList, StreamOptions, TextRequest, TextResponse,
 };
 use crate::schemas::rerank::{RerankRequest, RerankResponse};
 
@@ -55,14 +58,8 @@ pub async fn chat(
     call: &Call<'_>,
     req: &ChatRequest,
 ) -> Result<ChatResponse> {
-    chat_at(
-        http,
-        call,
-        &call.url("/chat/completions"),
-        Auth::Bearer,
-        req,
-    )
-    .await
+    let url = call.url("/chat/completions");
+    json_at(http, call, &url, Auth::Bearer, req, &req.extra).await
 }
 
 /// `POST /chat/completions` with `stream: true`.
@@ -71,14 +68,8 @@ pub async fn chat_stream(
     call: &Call<'_>,
     req: &ChatRequest,
 ) -> Result<ChatStream> {
-    chat_stream_at(
-        http,
-        call,
-        &call.url("/chat/completions"),
-        Auth::Bearer,
-        req,
-    )
-    .await
+    let url = call.url("/chat/completions");
+    stream_at(http, call, &url, Auth::Bearer, req, &req.extra).await
 }
 
 /// `POST /completions`.
@@ -87,7 +78,8 @@ pub async fn text(
     call: &Call<'_>,
     req: &TextRequest,
 ) -> Result<TextResponse> {
-    text_at(http, call, &call.url("/completions"), Auth::Bearer, req).await
+    let url = call.url("/completions");
+    json_at(http, call, &url, Auth::Bearer, req, &req.extra).await
 }
 
 /// `POST /completions` with `stream: true`.
@@ -96,7 +88,8 @@ pub async fn text_stream(
     call: &Call<'_>,
     req: &TextRequest,
 ) -> Result<TextStream> {
-    text_stream_at(http, call, &call.url("/completions"), Auth::Bearer, req).await
+    let url = call.url("/completions");
+    stream_at(http, call, &url, Auth::Bearer, req, &req.extra).await
 }
 
 /// `POST /embeddings`.
@@ -105,72 +98,38 @@ pub async fn embed(
     call: &Call<'_>,
     req: &EmbeddingRequest,
 ) -> Result<EmbeddingResponse> {
-    embed_at(http, call, &call.url("/embeddings"), Auth::Bearer, req).await
+    let url = call.url("/embeddings");
+    json_at(http, call, &url, Auth::Bearer, req, &req.extra).await
 }
 
-/// Chat at a URL with an auth of the caller's choosing (Azure's deployments and `api-key`).
-pub async fn chat_at(
+/// Any JSON operation of this wire format at `url` with `auth` (Azure brings its deployment
+/// URLs and `api-key`): the canonical `params` with the upstream model, plus the client's
+/// unknown `extra` fields when it asked for them to pass through.
+pub async fn json_at<P: Serialize, R: DeserializeOwned>(
     http: &reqwest::Client,
     call: &Call<'_>,
     url: &str,
     auth: Auth,
-    req: &ChatRequest,
-) -> Result<ChatResponse> {
-    let body = Outgoing::new(call, req, &req.extra, false);
+    params: &P,
+    extra: &JsonObject,
+) -> Result<R> {
+    let body = Outgoing::new(call, params, extra, false);
     let resp = http::post_json(http, call, url, auth, &[], &body, error).await?;
     http::read_json(call, resp).await
 }
 
-/// Streamed chat at a URL; see [`chat_at`].
-pub async fn chat_stream_at(
+/// The streamed form of [`json_at`]: `data:` events decoded as `T` until `[DONE]`.
+pub async fn stream_at<P: Serialize, T: DeserializeOwned + Send + 'static>(
     http: &reqwest::Client,
     call: &Call<'_>,
     url: &str,
     auth: Auth,
-    req: &ChatRequest,
-) -> Result<ChatStream> {
-    let body = Outgoing::new(call, req, &req.extra, true);
+    params: &P,
+    extra: &JsonObject,
+) -> Result<Pin<Box<dyn Stream<Item = Result<T>> + Send>>> {
+    let body = Outgoing::new(call, params, extra, true);
     let resp = http::post_json(http, call, url, auth, &[], &body, error).await?;
-    Ok(Box::pin(data_stream::<ChatChunk>(call, resp)))
-}
-
-/// A text completion at a URL; see [`chat_at`].
-pub async fn text_at(
-    http: &reqwest::Client,
-    call: &Call<'_>,
-    url: &str,
-    auth: Auth,
-    req: &TextRequest,
-) -> Result<TextResponse> {
-    let body = Outgoing::new(call, req, &req.extra, false);
-    let resp = http::post_json(http, call, url, auth, &[], &body, error).await?;
-    http::read_json(call, resp).await
-}
-
-/// A streamed text completion at a URL; see [`chat_at`].
-pub async fn text_stream_at(
-    http: &reqwest::Client,
-    call: &Call<'_>,
-    url: &str,
-    auth: Auth,
-    req: &TextRequest,
-) -> Result<TextStream> {
-    let body = Outgoing::new(call, req, &req.extra, true);
-    let resp = http::post_json(http, call, url, auth, &[], &body, error).await?;
-    Ok(Box::pin(data_stream::<TextResponse>(call, resp)))
-}
-
-/// Embeddings at a URL; see [`chat_at`].
-pub async fn embed_at(
-    http: &reqwest::Client,
-    call: &Call<'_>,
-    url: &str,
-    auth: Auth,
-    req: &EmbeddingRequest,
-) -> Result<EmbeddingResponse> {
-    let body = Outgoing::new(call, req, &req.extra, false);
-    let resp = http::post_json(http, call, url, auth, &[], &body, error).await?;
-    http::read_json(call, resp).await
+    Ok(Box::pin(data_stream::<T>(call, resp)))
 }
 
 /// `POST /rerank` (vLLM's rerank API, Cohere-shaped): documents go as text, and the answer's

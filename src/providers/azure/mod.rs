@@ -7,6 +7,12 @@
 
 mod entra;
 
+use std::pin::Pin;
+
+use futures_util::Stream;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
 use crate::config::secret::{Resolved, Secret, SecretRef};
 use crate::config::{types::AZURE_DEFAULT_API_VERSION, AzureKeyConfig};
 use crate::error::{Error, Result};
@@ -14,7 +20,8 @@ use crate::providers::http::{percent_encode, Auth};
 use crate::providers::passthrough::{self, PassthroughRequest, PassthroughResponse};
 use crate::providers::{openai_compat, Call, ChatStream, TextStream};
 use crate::schemas::openai::{
-    ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, TextRequest, TextResponse,
+    ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, JsonObject, TextRequest,
+    TextResponse,
 };
 
 /// `POST .../chat/completions`.
@@ -23,16 +30,7 @@ pub async fn chat(
     call: &Call<'_>,
     req: &ChatRequest,
 ) -> Result<ChatResponse> {
-    let az = Deployment::resolve(client, call).await?;
-    let call = az.call(call);
-    openai_compat::chat_at(
-        client,
-        &call,
-        &az.url(&call, "chat/completions"),
-        az.auth,
-        req,
-    )
-    .await
+    json(client, call, "chat/completions", req, &req.extra).await
 }
 
 /// `POST .../chat/completions` with `stream: true`.
@@ -41,16 +39,7 @@ pub async fn chat_stream(
     call: &Call<'_>,
     req: &ChatRequest,
 ) -> Result<ChatStream> {
-    let az = Deployment::resolve(client, call).await?;
-    let call = az.call(call);
-    openai_compat::chat_stream_at(
-        client,
-        &call,
-        &az.url(&call, "chat/completions"),
-        az.auth,
-        req,
-    )
-    .await
+    stream(client, call, "chat/completions", req, &req.extra).await
 }
 
 /// `POST .../completions`.
@@ -59,9 +48,7 @@ pub async fn text(
     call: &Call<'_>,
     req: &TextRequest,
 ) -> Result<TextResponse> {
-    let az = Deployment::resolve(client, call).await?;
-    let call = az.call(call);
-    openai_compat::text_at(client, &call, &az.url(&call, "completions"), az.auth, req).await
+    json(client, call, "completions", req, &req.extra).await
 }
 
 /// `POST .../completions` with `stream: true`.
@@ -70,9 +57,7 @@ pub async fn text_stream(
     call: &Call<'_>,
     req: &TextRequest,
 ) -> Result<TextStream> {
-    let az = Deployment::resolve(client, call).await?;
-    let call = az.call(call);
-    openai_compat::text_stream_at(client, &call, &az.url(&call, "completions"), az.auth, req).await
+    stream(client, call, "completions", req, &req.extra).await
 }
 
 /// `POST .../embeddings`.
@@ -81,9 +66,35 @@ pub async fn embed(
     call: &Call<'_>,
     req: &EmbeddingRequest,
 ) -> Result<EmbeddingResponse> {
+    json(client, call, "embeddings", req, &req.extra).await
+}
+
+/// One JSON operation at the key's deployment URL with the key's auth.
+async fn json<P: Serialize, R: DeserializeOwned>(
+    client: &reqwest::Client,
+    call: &Call<'_>,
+    operation: &str,
+    params: &P,
+    extra: &JsonObject,
+) -> Result<R> {
     let az = Deployment::resolve(client, call).await?;
     let call = az.call(call);
-    openai_compat::embed_at(client, &call, &az.url(&call, "embeddings"), az.auth, req).await
+    let url = az.url(&call, operation);
+    openai_compat::json_at(client, &call, &url, az.auth, params, extra).await
+}
+
+/// One streamed operation at the key's deployment URL with the key's auth.
+async fn stream<P: Serialize, T: DeserializeOwned + Send + 'static>(
+    client: &reqwest::Client,
+    call: &Call<'_>,
+    operation: &str,
+    params: &P,
+    extra: &JsonObject,
+) -> Result<Pin<Box<dyn Stream<Item = Result<T>> + Send>>> {
+    let az = Deployment::resolve(client, call).await?;
+    let call = az.call(call);
+    let url = az.url(&call, operation);
+    openai_compat::stream_at(client, &call, &url, az.auth, params, extra).await
 }
 
 /// A native Azure OpenAI request (`/azure_passthrough/...`) at the key's endpoint with the
