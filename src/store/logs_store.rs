@@ -10,6 +10,7 @@ mod filter;
 mod histogram;
 mod insert;
 mod model;
+mod rank;
 mod sums;
 #[cfg(test)]
 mod tests;
@@ -38,6 +39,7 @@ pub use histogram::{
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/logs/0001_logs.sql"),
     include_str!("migrations/logs/0002_logs_rollup.sql"),
+    include_str!("migrations/logs/0003_sort_ranks.sql"),
 ];
 
 /// Idle query connections kept open.
@@ -94,8 +96,8 @@ impl LogsStore {
     /// A connection of its own for the log writer.
     pub fn inserter(&self) -> Result<Inserter> {
         let conn = connect(&self.path)?;
-        // Each row touches a dozen indexes, several at random positions (latency, tokens,
-        // cost); a page cache that holds their working set keeps inserts off the disk.
+        // Each row touches a dozen indexes; a page cache that holds their hot pages keeps
+        // inserts off the disk.
         conn.pragma_update(None, "cache_size", WRITER_CACHE_KIB)?;
         Ok(Inserter { conn })
     }
@@ -125,11 +127,14 @@ impl LogsStore {
         let clause = filter::build(filter);
         self.with(|conn| {
             let tx = conn.transaction()?;
+            // The selection's size first: it decides how a ranked sort finds its page.
+            let stats = sums::stats(&tx, filter)?;
+            let walk = walk_rank_index(&tx, page, stats.total_requests)?;
+            let (source, order) = filter::sorted_source(page.sort_by, page.order, walk);
             // Pick the page's rows by their numbers first, so that an offset skips index
             // entries rather than whole rows with their content.
-            let order = filter::order_by(page.sort_by, page.order);
             let sql = format!(
-                "SELECT {COLUMNS} FROM (SELECT l.seq FROM logs l WHERE {} ORDER BY {order} \
+                "SELECT {COLUMNS} FROM (SELECT l.seq FROM {source} WHERE {} ORDER BY {order} \
                    LIMIT ? OFFSET ?) p \
                  JOIN logs l ON l.seq = p.seq LEFT JOIN logs_content c ON c.seq = l.seq \
                  ORDER BY {order}",
@@ -141,7 +146,6 @@ impl LogsStore {
                 i64::try_from(page.offset).unwrap_or(i64::MAX),
             ));
             let logs = query_entries(&tx, &sql, values)?;
-            let stats = sums::stats(&tx, filter)?;
             let has_logs = stats.total_requests > 0
                 || tx.query_row("SELECT EXISTS (SELECT 1 FROM logs)", [], |r| r.get(0))?;
             tx.commit()?;
@@ -346,6 +350,22 @@ impl LogsStore {
     }
 }
 
+/// Whether a page sorted by latency, tokens or cost should walk the sort's rank index (reading
+/// entries until enough match the filter) rather than sort the whole selection. Walking reads
+/// about `(offset + limit) × rows / selected` entries, sorting reads `selected` rows, so a
+/// large selection walks and a small one sorts. SQLite's planner cannot make this choice
+/// well: it does not weigh the `LIMIT` against how many rows the filter keeps.
+fn walk_rank_index(conn: &Connection, page: &Page, selected: u64) -> Result<bool> {
+    if page.sort_by == SortBy::Timestamp || selected == 0 {
+        return Ok(false);
+    }
+    // The highest row number bounds the row count (deleted rows only make it larger).
+    let rows: i64 = conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM logs", [], |r| r.get(0))?;
+    let wanted = (page.offset + u64::from(page.limit)).max(1) as f64;
+    let selected = selected as f64;
+    Ok(wanted * rows.max(0) as f64 / selected < selected)
+}
+
 /// Opens a connection with the pragmas every user of logs.db needs.
 fn connect(path: &Path) -> Result<Connection> {
     let conn = Connection::open(path)
@@ -357,6 +377,7 @@ fn connect(path: &Path) -> Result<Connection> {
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    rank::register(&conn)?;
     Ok(conn)
 }
 

@@ -132,19 +132,38 @@ fn dimensions(c: &mut Clause, filter: &LogFilter, t: &str) {
     }
 }
 
-/// `ORDER BY` for a sort; the row number breaks ties so that pages never overlap.
-pub(super) fn order_by(sort: SortBy, order: Order) -> String {
-    let column = match sort {
-        SortBy::Timestamp => "l.timestamp",
-        SortBy::Latency => "l.latency",
-        SortBy::Tokens => "l.total_tokens",
-        SortBy::Cost => "l.cost",
-    };
+/// The table (with the index to use, if any) and the `ORDER BY` of a sorted page; the row
+/// number breaks ties so that pages never overlap. With `walk_rank`, a latency, tokens or cost
+/// sort reads that sort's rank index in order (see `rank`): ordering by the rank first gives
+/// the same order, and SQLite sorts only within the buckets the page reaches. Without it, the
+/// filter's own index selects the rows and SQLite sorts them by the value.
+pub(super) fn sorted_source(sort: SortBy, order: Order, walk_rank: bool) -> (&'static str, String) {
     let dir = match order {
         Order::Asc => "ASC",
         Order::Desc => "DESC",
     };
-    format!("{column} {dir}, l.seq {dir}")
+    let (ranked_source, rank, column) = match sort {
+        SortBy::Timestamp => return ("logs l", format!("l.timestamp {dir}, l.seq {dir}")),
+        SortBy::Latency => (
+            "logs l INDEXED BY idx_logs_latency",
+            "l.latency_rank",
+            "l.latency",
+        ),
+        SortBy::Tokens => (
+            "logs l INDEXED BY idx_logs_tokens",
+            "l.tokens_rank",
+            "l.total_tokens",
+        ),
+        SortBy::Cost => ("logs l INDEXED BY idx_logs_cost", "l.cost_rank", "l.cost"),
+    };
+    if walk_rank {
+        (
+            ranked_source,
+            format!("{rank} {dir}, {column} {dir}, l.seq {dir}"),
+        )
+    } else {
+        ("logs l", format!("{column} {dir}, l.seq {dir}"))
+    }
 }
 
 /// Turns what a user typed into an FTS5 query: every word must appear, as a word or the start

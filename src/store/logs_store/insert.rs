@@ -1,10 +1,13 @@
 //! Writing logs: the writer's connection inserts a batch per transaction, each row with its
-//! content and its full-text entry (the rollup follows by trigger).
+//! content and its full-text entry, and adds the batch to the hourly rollup.
+
+use std::collections::HashMap;
 
 use rusqlite::{params, Connection};
 use serde_json::value::RawValue;
 use serde_json::Value;
 
+use super::rank::{cost_rank, rank};
 use super::LogEntry;
 use crate::error::Result;
 use crate::schemas::openai::Usage;
@@ -28,14 +31,16 @@ impl Inserter {
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let mut inserted = 0;
+        let mut rollup = Rollup::default();
         {
             let mut row = tx.prepare_cached(
                 "INSERT INTO logs (id, timestamp, object, provider, model, status, stream, \
                    latency, ttft, prompt_tokens, completion_tokens, total_tokens, token_usage, \
                    cost, selected_key_id, selected_key_name, virtual_key_id, virtual_key_name, \
-                   number_of_retries, fallback_index, error_details, metadata) \
+                   number_of_retries, fallback_index, error_details, metadata, latency_rank, \
+                   tokens_rank, cost_rank) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, \
-                   ?17, ?18, ?19, ?20, ?21, ?22) \
+                   ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25) \
                  ON CONFLICT(id) DO NOTHING",
             )?;
             let mut content = tx.prepare_cached(
@@ -49,6 +54,7 @@ impl Inserter {
                 let tokens = |f: fn(&Usage) -> u64| {
                     usage.map_or(0, |u| i64::try_from(f(u)).unwrap_or(i64::MAX))
                 };
+                let total_tokens = tokens(|u| u.total_tokens);
                 let n = row.execute(params![
                     e.id,
                     e.timestamp,
@@ -61,7 +67,7 @@ impl Inserter {
                     e.ttft,
                     tokens(|u| u.prompt_tokens),
                     tokens(|u| u.completion_tokens),
-                    tokens(|u| u.total_tokens),
+                    total_tokens,
                     usage.map(serde_json::to_string).transpose().ok().flatten(),
                     e.cost,
                     e.selected_key_id,
@@ -77,11 +83,15 @@ impl Inserter {
                         .transpose()
                         .ok()
                         .flatten(),
+                    rank(e.latency),
+                    rank(Some(total_tokens as f64)),
+                    cost_rank(e.cost),
                 ])?;
                 if n == 0 {
                     continue;
                 }
                 inserted += 1;
+                rollup.add(e);
                 let seq = tx.last_insert_rowid();
                 let (input, output, p) = (
                     e.input_history.as_deref().map(RawValue::get),
@@ -96,9 +106,116 @@ impl Inserter {
                     fts.execute(params![seq, body])?;
                 }
             }
+            rollup.write(&tx)?;
         }
         tx.commit()?;
         Ok(inserted)
+    }
+}
+
+/// The dimensions of one `logs_rollup` row.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct RollupKey<'a> {
+    hour: i64,
+    provider: &'a str,
+    model: &'a str,
+    status: &'a str,
+    object: &'a str,
+    selected_key_id: &'a str,
+    selected_key_name: &'a str,
+    virtual_key_id: &'a str,
+    virtual_key_name: &'a str,
+}
+
+/// What one batch adds to a rollup row.
+#[derive(Debug, Default)]
+struct RollupSums {
+    requests: i64,
+    latency_sum: f64,
+    latency_count: i64,
+    prompt_tokens: i64,
+    completion_tokens: i64,
+    total_tokens: i64,
+    cost_sum: f64,
+}
+
+/// A batch's additions to the hourly rollup, summed in memory so that the batch costs one
+/// upsert per distinct key (usually a handful) instead of one per row.
+#[derive(Debug, Default)]
+struct Rollup<'a> {
+    rows: HashMap<RollupKey<'a>, RollupSums>,
+}
+
+impl<'a> Rollup<'a> {
+    fn add(&mut self, e: &'a LogEntry) {
+        const HOUR_MS: i64 = 3_600_000;
+        let key = RollupKey {
+            // As the delete trigger computes it (`%` truncates in both Rust and SQLite).
+            hour: e.timestamp - e.timestamp % HOUR_MS,
+            provider: &e.provider,
+            model: &e.model,
+            status: &e.status,
+            object: &e.object,
+            selected_key_id: &e.selected_key_id,
+            selected_key_name: &e.selected_key_name,
+            virtual_key_id: e.virtual_key_id.as_deref().unwrap_or(""),
+            virtual_key_name: e.virtual_key_name.as_deref().unwrap_or(""),
+        };
+        let tokens = |f: fn(&Usage) -> u64| {
+            e.token_usage
+                .as_ref()
+                .map_or(0, |u| i64::try_from(f(u)).unwrap_or(i64::MAX))
+        };
+        let sums = self.rows.entry(key).or_default();
+        sums.requests += 1;
+        if let Some(latency) = e.latency {
+            sums.latency_sum += latency;
+            sums.latency_count += 1;
+        }
+        sums.prompt_tokens = sums
+            .prompt_tokens
+            .saturating_add(tokens(|u| u.prompt_tokens));
+        sums.completion_tokens = sums
+            .completion_tokens
+            .saturating_add(tokens(|u| u.completion_tokens));
+        sums.total_tokens = sums.total_tokens.saturating_add(tokens(|u| u.total_tokens));
+        sums.cost_sum += e.cost.unwrap_or(0.0);
+    }
+
+    fn write(&self, conn: &Connection) -> rusqlite::Result<()> {
+        let mut upsert = conn.prepare_cached(
+            "INSERT INTO logs_rollup VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, \
+               ?13, ?14, ?15, ?16) \
+             ON CONFLICT DO UPDATE SET \
+               requests = requests + excluded.requests, \
+               latency_sum = latency_sum + excluded.latency_sum, \
+               latency_count = latency_count + excluded.latency_count, \
+               prompt_tokens = prompt_tokens + excluded.prompt_tokens, \
+               completion_tokens = completion_tokens + excluded.completion_tokens, \
+               total_tokens = total_tokens + excluded.total_tokens, \
+               cost_sum = cost_sum + excluded.cost_sum",
+        )?;
+        for (k, s) in &self.rows {
+            upsert.execute(params![
+                k.hour,
+                k.provider,
+                k.model,
+                k.status,
+                k.object,
+                k.selected_key_id,
+                k.selected_key_name,
+                k.virtual_key_id,
+                k.virtual_key_name,
+                s.requests,
+                s.latency_sum,
+                s.latency_count,
+                s.prompt_tokens,
+                s.completion_tokens,
+                s.total_tokens,
+                s.cost_sum,
+            ])?;
+        }
+        Ok(())
     }
 }
 

@@ -811,6 +811,40 @@ fn million_rows_pages_stay_fast() {
             Page::default(),
         ),
         (
+            "key, by latency",
+            LogFilter {
+                selected_key_ids: strings(&["k3"]),
+                ..f()
+            },
+            page(SortBy::Latency, Order::Desc),
+        ),
+        (
+            "last 24h, by cost",
+            LogFilter {
+                start_ms: Some(end - DAY),
+                end_ms: Some(end),
+                ..f()
+            },
+            page(SortBy::Cost, Order::Desc),
+        ),
+        (
+            "model + status, by tokens",
+            LogFilter {
+                models: strings(&["o3"]),
+                statuses: strings(&["cancelled"]),
+                ..f()
+            },
+            page(SortBy::Tokens, Order::Desc),
+        ),
+        (
+            "content search, by latency",
+            LogFilter {
+                content_search: Some("topic77".into()),
+                ..f()
+            },
+            page(SortBy::Latency, Order::Asc),
+        ),
+        (
             "deep page",
             f(),
             Page {
@@ -968,4 +1002,101 @@ fn the_rollup_agrees_with_the_rows() {
     );
     let all = d.store.stats(&LogFilter::default()).unwrap();
     assert_eq!(all.total_requests, 8);
+}
+
+/// Ranked sorts give exactly the order of the values themselves, page after page, with many
+/// values sharing a bucket, ties, and unknown values.
+#[test]
+fn ranked_sorts_page_in_exact_value_order() {
+    let d = db();
+    let rows: Vec<LogEntry> = (0..400i64)
+        .map(|i| {
+            // Close values (many per bucket), repeats (ties broken by row number) and NULLs.
+            let latency = (i % 13 != 0).then(|| 100.0 + ((i * 7919) % 997) as f64 / 10.0);
+            let tokens = (i * 31) % 250;
+            LogEntry {
+                latency,
+                token_usage: usage(tokens as u64, 0),
+                cost: (i % 11 != 0).then(|| ((i * 104_729) % 5000) as f64 / 1e7),
+                ..entry(&format!("r{i:03}"), i, "openai", "m", "success")
+            }
+        })
+        .collect();
+    d.store.inserter().unwrap().insert(&rows).unwrap();
+    let key = |e: &LogEntry, sort: SortBy| -> Option<f64> {
+        match sort {
+            SortBy::Latency => e.latency,
+            SortBy::Tokens => e.token_usage.as_ref().map(|u| u.total_tokens as f64),
+            SortBy::Cost => e.cost,
+            SortBy::Timestamp => Some(e.timestamp as f64),
+        }
+    };
+    for sort in [SortBy::Latency, SortBy::Tokens, SortBy::Cost] {
+        for order in [Order::Asc, Order::Desc] {
+            // SQLite's order: NULLs first ascending, last descending; ties by row number.
+            let mut want: Vec<(Option<f64>, usize, &str)> = rows
+                .iter()
+                .enumerate()
+                .map(|(i, e)| (key(e, sort), i, e.id.as_str()))
+                .collect();
+            want.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap().then(a.1.cmp(&b.1)));
+            if order == Order::Desc {
+                want.reverse();
+            }
+            let want: Vec<&str> = want.into_iter().map(|w| w.2).collect();
+            let mut got = Vec::new();
+            for offset in (0..rows.len()).step_by(37) {
+                let page = Page {
+                    limit: 37,
+                    offset: offset as u64,
+                    sort_by: sort,
+                    order,
+                };
+                let r = d.store.search(&LogFilter::default(), &page).unwrap();
+                got.extend(r.logs.into_iter().map(|e| e.id));
+            }
+            assert_eq!(got, want, "{sort:?} {order:?}");
+        }
+    }
+}
+
+#[test]
+fn a_version_2_database_gets_its_sort_ranks() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("logs.db");
+    {
+        let mut conn = Connection::open(&path).unwrap();
+        crate::store::migrate(&mut conn, &MIGRATIONS[..2]).unwrap();
+        conn.execute_batch(
+            "INSERT INTO logs (id, timestamp, object, provider, model, status, latency, \
+               total_tokens, cost) VALUES \
+             ('a', 1767225600000, 'chat_completion', 'openai', 'm', 'success', 10, 500, 0.5), \
+             ('b', 1767225600001, 'chat_completion', 'openai', 'm', 'error', 30, 0, NULL), \
+             ('c', 1767225600002, 'chat_completion', 'openai', 'm', 'success', 20, 7, 0.01)",
+        )
+        .unwrap();
+    }
+    let store = LogsStore::open(&path).unwrap();
+    let ids = |sort_by, order| -> String {
+        let page = Page {
+            sort_by,
+            order,
+            ..Page::default()
+        };
+        let r = store.search(&LogFilter::default(), &page).unwrap();
+        r.logs.into_iter().map(|e| e.id).collect()
+    };
+    assert_eq!(ids(SortBy::Latency, Order::Desc), "bca");
+    assert_eq!(ids(SortBy::Tokens, Order::Desc), "acb");
+    assert_eq!(ids(SortBy::Cost, Order::Asc), "bca");
+    // Rows the writer adds afterwards are ranked by it, consistently with the migration.
+    store
+        .inserter()
+        .unwrap()
+        .insert(&[LogEntry {
+            latency: Some(25.0),
+            ..entry("d", 1, "openai", "m", "success")
+        }])
+        .unwrap();
+    assert_eq!(ids(SortBy::Latency, Order::Desc), "bdca");
 }
