@@ -1,7 +1,10 @@
 //! What a request log keeps of a request and its answer, as JSON text. Only called when a log
 //! observer exists; content (messages, prompts, answers) only when content logging is on.
 
+use std::collections::BTreeMap;
+
 use bytes::Bytes;
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::providers::passthrough::PassthroughRequest;
@@ -38,20 +41,29 @@ pub struct RawRequest {
 }
 
 impl RawRequest {
-    /// (input, params) as JSON text; nothing when the body is not a JSON object.
+    /// (input, params) as JSON text; nothing when the body is not a JSON object. The values
+    /// are sliced out of the body as sent (no tree is built): the content verbatim, the other
+    /// fields reassembled into an object.
     pub fn split(&self) -> (Option<String>, Option<String>) {
-        let Ok(mut fields) = serde_json::from_slice::<serde_json::Map<String, Value>>(&self.body)
-        else {
+        let Ok(fields) = serde_json::from_slice::<BTreeMap<String, &RawValue>>(&self.body) else {
             return (None, None);
         };
-        let content = fields.remove(self.content_field);
-        let input = if self.with_content {
-            content.map(|c| c.to_string())
-        } else {
-            None
-        };
-        let params = (!fields.is_empty()).then(|| Value::Object(fields).to_string());
-        (input, params)
+        let input = self
+            .with_content
+            .then(|| fields.get(self.content_field).map(|c| c.get().to_owned()))
+            .flatten();
+        let mut params = String::new();
+        for (key, value) in fields.iter().filter(|(k, _)| *k != self.content_field) {
+            params.push(if params.is_empty() { '{' } else { ',' });
+            params.push_str(&Value::from(key.as_str()).to_string());
+            params.push(':');
+            params.push_str(value.get());
+        }
+        if params.is_empty() {
+            return (input, None);
+        }
+        params.push('}');
+        (input, Some(params))
     }
 }
 
@@ -153,7 +165,7 @@ mod tests {
         let (input, params) = raw(body, true).split();
         assert_eq!(
             input.as_deref(),
-            Some(r#"[{"content":"hi","role":"user"}]"#)
+            Some(r#"[{"role":"user","content":"hi"}]"#)
         );
         let params: Value = serde_json::from_str(&params.unwrap()).unwrap();
         assert_eq!(
@@ -164,5 +176,13 @@ mod tests {
         assert_eq!(input, None, "content logging off keeps no content");
         assert!(params.unwrap().contains("temperature"));
         assert_eq!(raw("not json", true).split(), (None, None));
+        // Keys that need escaping stay valid JSON; a body of only content has no params.
+        let (_, params) = raw(r#"{"a\"b": 1, "messages": []}"#, true).split();
+        let params: Value = serde_json::from_str(&params.unwrap()).unwrap();
+        assert_eq!(params, serde_json::json!({"a\"b": 1}));
+        assert_eq!(
+            raw(r#"{"messages":[]}"#, true).split(),
+            (Some("[]".into()), None)
+        );
     }
 }

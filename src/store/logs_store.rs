@@ -14,6 +14,7 @@ mod rank;
 mod sums;
 #[cfg(test)]
 mod tests;
+mod words;
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;

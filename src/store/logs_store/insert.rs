@@ -5,9 +5,9 @@ use std::collections::HashMap;
 
 use rusqlite::{params, Connection};
 use serde_json::value::RawValue;
-use serde_json::Value;
 
 use super::rank::{cost_rank, rank};
+use super::words::{append_json_words, append_word};
 use super::LogEntry;
 use crate::error::Result;
 use crate::schemas::openai::Usage;
@@ -219,37 +219,15 @@ impl<'a> Rollup<'a> {
     }
 }
 
-/// The words of a log worth searching: string values of the messages and the answer (not
-/// JSON keys, roles or ids) and the error message.
+/// The words of a log worth searching: string values of the messages and the answer (see
+/// `words`) and the error message.
 fn search_text(e: &LogEntry) -> String {
     let mut out = String::new();
     for raw in [&e.input_history, &e.output_message].into_iter().flatten() {
-        match serde_json::from_str::<Value>(raw.get()) {
-            Ok(v) => collect_strings(&v, None, &mut out),
-            Err(_) => push_word(&mut out, raw.get()),
-        }
+        append_json_words(raw.get(), &mut out);
     }
     if let Some(message) = e.error_message() {
-        push_word(&mut out, &message);
+        append_word(&mut out, &message);
     }
     out
-}
-
-fn collect_strings(v: &Value, key: Option<&str>, out: &mut String) {
-    const SKIPPED: &[&str] = &["role", "type", "id", "tool_call_id", "object"];
-    match v {
-        Value::String(s) if !key.is_some_and(|k| SKIPPED.contains(&k)) => push_word(out, s),
-        Value::Array(items) => items.iter().for_each(|i| collect_strings(i, key, out)),
-        Value::Object(map) => map
-            .iter()
-            .for_each(|(k, v)| collect_strings(v, Some(k), out)),
-        _ => {}
-    }
-}
-
-fn push_word(out: &mut String, s: &str) {
-    if !out.is_empty() {
-        out.push(' ');
-    }
-    out.push_str(s);
 }
