@@ -30,10 +30,11 @@ use crate::store::{LogEntry, LogsStore};
 /// Records the channel holds before new ones are dropped.
 pub const CHANNEL_CAPACITY: usize = 10_000;
 /// Most rows per insert transaction.
-pub const BATCH_ROWS: usize = 500;
+pub const BATCH_ROWS: usize = 2_000;
 /// How often the writer wakes to drain the channel: the longest a record waits to be written
-/// (and to reach `/ws`) when nothing asks for a flush.
-pub const BATCH_WAIT: Duration = Duration::from_millis(50);
+/// (and to reach `/ws`) when nothing asks for a flush. Longer waits make bigger transactions,
+/// and a page that many rows of a batch touch (the end of an index) is written once per batch.
+pub const BATCH_WAIT: Duration = Duration::from_millis(200);
 /// At most one warning about dropped records per this interval.
 pub const WARN_EVERY: Duration = Duration::from_secs(10);
 /// Live events buffered per `/ws` client before a slow client starts missing some.
