@@ -51,9 +51,7 @@ impl Inserter {
                 tx.prepare_cached("INSERT INTO logs_fts (rowid, body) VALUES (?1, ?2)")?;
             for e in entries {
                 let usage = e.token_usage.as_ref();
-                let tokens = |f: fn(&Usage) -> u64| {
-                    usage.map_or(0, |u| i64::try_from(f(u)).unwrap_or(i64::MAX))
-                };
+                let tokens = |f: fn(&Usage) -> u64| token_count(e, f);
                 let total_tokens = tokens(|u| u.total_tokens);
                 let n = row.execute(params![
                     e.id,
@@ -113,6 +111,13 @@ impl Inserter {
     }
 }
 
+/// One token count of a log's usage as SQLite stores it (0 when the usage is unknown).
+fn token_count(e: &LogEntry, count: fn(&Usage) -> u64) -> i64 {
+    e.token_usage
+        .as_ref()
+        .map_or(0, |u| i64::try_from(count(u)).unwrap_or(i64::MAX))
+}
+
 /// The dimensions of one `logs_rollup` row.
 #[derive(Debug, PartialEq, Eq, Hash)]
 struct RollupKey<'a> {
@@ -161,11 +166,7 @@ impl<'a> Rollup<'a> {
             virtual_key_id: e.virtual_key_id.as_deref().unwrap_or(""),
             virtual_key_name: e.virtual_key_name.as_deref().unwrap_or(""),
         };
-        let tokens = |f: fn(&Usage) -> u64| {
-            e.token_usage
-                .as_ref()
-                .map_or(0, |u| i64::try_from(f(u)).unwrap_or(i64::MAX))
-        };
+        let tokens = |f: fn(&Usage) -> u64| token_count(e, f);
         let sums = self.rows.entry(key).or_default();
         sums.requests += 1;
         if let Some(latency) = e.latency {
