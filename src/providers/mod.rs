@@ -7,6 +7,7 @@
 pub mod anthropic;
 pub mod azure;
 pub mod bedrock;
+pub mod chunk_frame;
 pub mod cohere;
 pub mod gemini;
 pub mod http;

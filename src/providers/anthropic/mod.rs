@@ -16,9 +16,9 @@ use crate::providers::sse::SseEvent;
 use crate::providers::{unix_now, Call, ChatStream};
 use crate::schemas::anthropic as wire;
 use crate::schemas::openai::{
-    ChatChoice, ChatChunk, ChatMessage, ChatRequest, ChatResponse, ChunkChoice, ChunkDelta,
-    ChunkFunctionCall, ChunkToolCall, ContentPart, FunctionCall, JsonObject, MessageContent, Model,
-    TextChoice, TextRequest, TextResponse, Tool, ToolCall, Usage,
+    ChatChoice, ChatChunk, ChatMessage, ChatRequest, ChatResponse, ChunkDelta, ContentPart,
+    FunctionCall, JsonObject, MessageContent, Model, TextChoice, TextRequest, TextResponse, Tool,
+    ToolCall, Usage,
 };
 
 mod request;

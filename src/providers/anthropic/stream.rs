@@ -1,6 +1,7 @@
 //! Anthropic's stream events to canonical chat chunks, one event at a time.
 
 use super::*;
+use crate::providers::chunk_frame::ChunkFrame;
 
 /// Translates Anthropic's stream events into OpenAI chunks, one event at a time: a chunk is
 /// yielded as soon as the event that makes it arrives. An `error` event or a transport error
@@ -45,15 +46,11 @@ where
 /// What the stream translation remembers between events.
 struct StreamState {
     provider: String,
-    id: String,
-    model: String,
-    created: u64,
+    frame: ChunkFrame,
     input_tokens: u64,
     output_tokens: u64,
     cache_read: u64,
     cache_creation: u64,
-    /// The role chunk went out.
-    started: bool,
     /// A `message_delta` carried the stop reason.
     finished: bool,
     /// Nothing more is yielded.
@@ -67,14 +64,11 @@ impl StreamState {
     fn new(provider: &str, created: u64) -> Self {
         StreamState {
             provider: provider.to_owned(),
-            id: String::new(),
-            model: String::new(),
-            created,
+            frame: ChunkFrame::new(String::new(), String::new(), created),
             input_tokens: 0,
             output_tokens: 0,
             cache_read: 0,
             cache_creation: 0,
-            started: false,
             finished: false,
             done: false,
             tool_blocks: Vec::new(),
@@ -93,13 +87,13 @@ impl StreamState {
         use wire::StreamEvent as E;
         Ok(match event {
             E::MessageStart { message } => {
-                self.id = message.id;
-                self.model = message.model;
+                self.frame.id = message.id;
+                self.frame.model = message.model;
                 self.input_tokens = message.usage.input_tokens;
                 self.output_tokens = message.usage.output_tokens;
                 self.cache_read = message.usage.cache_read_input_tokens.unwrap_or(0);
                 self.cache_creation = message.usage.cache_creation_input_tokens.unwrap_or(0);
-                self.role_chunk()
+                self.frame.role()
             }
             E::ContentBlockStart {
                 index,
@@ -108,16 +102,19 @@ impl StreamState {
                 wire::ContentBlock::ToolUse { id, name, .. } => {
                     let tool_index = u32::try_from(self.tool_blocks.len()).unwrap_or(u32::MAX);
                     self.tool_blocks.push((index, tool_index));
-                    Some(self.tool_chunk(tool_index, Some(id), Some(name), String::new()))
+                    Some(
+                        self.frame
+                            .tool(tool_index, Some(id), Some(name), String::new()),
+                    )
                 }
                 wire::ContentBlock::Text { text, .. } if !text.is_empty() => {
-                    Some(self.delta_chunk(ChunkDelta {
+                    Some(self.frame.delta(ChunkDelta {
                         content: Some(text),
                         ..ChunkDelta::default()
                     }))
                 }
                 wire::ContentBlock::Thinking { thinking, .. } if !thinking.is_empty() => {
-                    Some(self.delta_chunk(ChunkDelta {
+                    Some(self.frame.delta(ChunkDelta {
                         reasoning_content: Some(thinking),
                         ..ChunkDelta::default()
                     }))
@@ -125,12 +122,12 @@ impl StreamState {
                 _ => None,
             },
             E::ContentBlockDelta { index, delta } => match delta {
-                wire::BlockDelta::TextDelta { text } => Some(self.delta_chunk(ChunkDelta {
+                wire::BlockDelta::TextDelta { text } => Some(self.frame.delta(ChunkDelta {
                     content: Some(text),
                     ..ChunkDelta::default()
                 })),
                 wire::BlockDelta::ThinkingDelta { thinking } => {
-                    Some(self.delta_chunk(ChunkDelta {
+                    Some(self.frame.delta(ChunkDelta {
                         reasoning_content: Some(thinking),
                         ..ChunkDelta::default()
                     }))
@@ -142,7 +139,7 @@ impl StreamState {
                         .iter()
                         .find(|(block, _)| *block == index)
                         .map(|&(_, tool_index)| tool_index)
-                        .map(|tool_index| self.tool_chunk(tool_index, None, None, partial_json))
+                        .map(|tool_index| self.frame.tool(tool_index, None, None, partial_json))
                 }
                 _ => None,
             },
@@ -158,7 +155,7 @@ impl StreamState {
                 match delta.stop_reason {
                     Some(reason) => {
                         self.finished = true;
-                        let mut chunk = self.delta_chunk(ChunkDelta::default());
+                        let mut chunk = self.frame.delta(ChunkDelta::default());
                         if let Some(choice) = chunk.choices.first_mut() {
                             choice.finish_reason = Some(finish_reason(&reason));
                         }
@@ -204,51 +201,6 @@ impl StreamState {
         }
     }
 
-    fn role_chunk(&mut self) -> Option<ChatChunk> {
-        if self.started {
-            return None;
-        }
-        self.started = true;
-        Some(self.delta_chunk(ChunkDelta {
-            role: Some("assistant".into()),
-            ..ChunkDelta::default()
-        }))
-    }
-
-    fn tool_chunk(
-        &self,
-        index: u32,
-        id: Option<String>,
-        name: Option<String>,
-        arguments: String,
-    ) -> ChatChunk {
-        let kind = id.as_ref().map(|_| "function".to_owned());
-        self.delta_chunk(ChunkDelta {
-            tool_calls: Some(vec![ChunkToolCall {
-                index,
-                id,
-                kind,
-                function: Some(ChunkFunctionCall {
-                    name,
-                    arguments: Some(arguments),
-                }),
-            }]),
-            ..ChunkDelta::default()
-        })
-    }
-
-    fn delta_chunk(&self, delta: ChunkDelta) -> ChatChunk {
-        ChatChunk {
-            choices: vec![ChunkChoice {
-                index: 0,
-                delta,
-                finish_reason: None,
-                logprobs: None,
-            }],
-            ..self.empty_chunk()
-        }
-    }
-
     fn usage_chunk(&self) -> ChatChunk {
         ChatChunk {
             usage: Some(to_usage(
@@ -257,17 +209,7 @@ impl StreamState {
                 self.cache_read,
                 self.cache_creation,
             )),
-            ..self.empty_chunk()
-        }
-    }
-
-    fn empty_chunk(&self) -> ChatChunk {
-        ChatChunk {
-            id: self.id.clone(),
-            object: "chat.completion.chunk".into(),
-            created: self.created,
-            model: self.model.clone(),
-            ..ChatChunk::default()
+            ..self.frame.empty()
         }
     }
 }

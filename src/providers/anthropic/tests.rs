@@ -9,6 +9,7 @@ use serde_json::json;
 use super::*;
 use crate::config::secret::{Resolved, Secret, SecretRef};
 use crate::providers::sse;
+use crate::schemas::openai::{ChunkFunctionCall, ChunkToolCall};
 
 // --- helpers ---------------------------------------------------------------------------
 

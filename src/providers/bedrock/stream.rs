@@ -7,10 +7,9 @@ use super::eventstream::Message;
 use super::response::{finish_reason, to_usage};
 use super::{exception_status, wire};
 use crate::error::{Error, Result, UpstreamError};
+use crate::providers::chunk_frame::ChunkFrame;
 use crate::providers::ChatStream;
-use crate::schemas::openai::{
-    ChatChunk, ChunkChoice, ChunkDelta, ChunkFunctionCall, ChunkToolCall,
-};
+use crate::schemas::openai::{ChatChunk, ChunkDelta};
 
 /// Translates ConverseStream messages into OpenAI chunks: a chunk is yielded as soon as the
 /// message that makes it arrives. An exception message or a transport error ends the stream
@@ -27,10 +26,7 @@ where
 {
     let state = StreamState {
         provider: provider.to_owned(),
-        id,
-        model: model.to_owned(),
-        created,
-        started: false,
+        frame: ChunkFrame::new(id, model.to_owned(), created),
         finished: false,
         done: false,
         tool_blocks: Vec::new(),
@@ -70,11 +66,7 @@ where
 /// What the translation remembers between messages.
 struct StreamState {
     provider: String,
-    id: String,
-    model: String,
-    created: u64,
-    /// The role chunk went out.
-    started: bool,
+    frame: ChunkFrame,
     /// `messageStop` arrived.
     finished: bool,
     /// Nothing more is yielded.
@@ -100,14 +92,14 @@ impl StreamState {
             }
         }
         Ok(match m.header(":event-type").unwrap_or_default() {
-            "messageStart" => self.role_chunk(),
+            "messageStart" => self.frame.role(),
             "contentBlockStart" => {
                 // Only tool calls announce themselves; text starts with its first delta.
                 let ev: wire::BlockStartEvent = self.decode(m)?;
                 ev.start.tool_use.map(|tool| {
                     let tool_index = u32::try_from(self.tool_blocks.len()).unwrap_or(u32::MAX);
                     self.tool_blocks.push((ev.content_block_index, tool_index));
-                    self.tool_chunk(
+                    self.frame.tool(
                         tool_index,
                         Some(tool.tool_use_id),
                         Some(tool.name),
@@ -119,7 +111,7 @@ impl StreamState {
                 let ev: wire::BlockDeltaEvent = self.decode(m)?;
                 let d = ev.delta;
                 if let Some(text) = d.text {
-                    Some(self.delta_chunk(ChunkDelta {
+                    Some(self.frame.delta(ChunkDelta {
                         content: Some(text),
                         ..ChunkDelta::default()
                     }))
@@ -128,10 +120,10 @@ impl StreamState {
                         .iter()
                         .find(|(block, _)| *block == ev.content_block_index)
                         .map(|&(_, tool_index)| tool_index)
-                        .map(|tool_index| self.tool_chunk(tool_index, None, None, tool.input))
+                        .map(|tool_index| self.frame.tool(tool_index, None, None, tool.input))
                 } else {
                     d.reasoning_content.and_then(|r| r.text).map(|text| {
-                        self.delta_chunk(ChunkDelta {
+                        self.frame.delta(ChunkDelta {
                             reasoning_content: Some(text),
                             ..ChunkDelta::default()
                         })
@@ -141,7 +133,7 @@ impl StreamState {
             "messageStop" => {
                 let ev: wire::MessageStopEvent = self.decode(m)?;
                 self.finished = true;
-                let mut chunk = self.delta_chunk(ChunkDelta::default());
+                let mut chunk = self.frame.delta(ChunkDelta::default());
                 if let Some(choice) = chunk.choices.first_mut() {
                     choice.finish_reason = Some(finish_reason(&ev.stop_reason));
                 }
@@ -152,7 +144,7 @@ impl StreamState {
                 self.done = true;
                 Some(ChatChunk {
                     usage: Some(to_usage(ev.usage)),
-                    ..self.empty_chunk()
+                    ..self.frame.empty()
                 })
             }
             // contentBlockStop and events added later.
@@ -204,60 +196,5 @@ impl StreamState {
             code: None,
             param: None,
         }))
-    }
-
-    fn role_chunk(&mut self) -> Option<ChatChunk> {
-        if self.started {
-            return None;
-        }
-        self.started = true;
-        Some(self.delta_chunk(ChunkDelta {
-            role: Some("assistant".into()),
-            ..ChunkDelta::default()
-        }))
-    }
-
-    fn tool_chunk(
-        &self,
-        index: u32,
-        id: Option<String>,
-        name: Option<String>,
-        arguments: String,
-    ) -> ChatChunk {
-        let kind = id.as_ref().map(|_| "function".to_owned());
-        self.delta_chunk(ChunkDelta {
-            tool_calls: Some(vec![ChunkToolCall {
-                index,
-                id,
-                kind,
-                function: Some(ChunkFunctionCall {
-                    name,
-                    arguments: Some(arguments),
-                }),
-            }]),
-            ..ChunkDelta::default()
-        })
-    }
-
-    fn delta_chunk(&self, delta: ChunkDelta) -> ChatChunk {
-        ChatChunk {
-            choices: vec![ChunkChoice {
-                index: 0,
-                delta,
-                finish_reason: None,
-                logprobs: None,
-            }],
-            ..self.empty_chunk()
-        }
-    }
-
-    fn empty_chunk(&self) -> ChatChunk {
-        ChatChunk {
-            id: self.id.clone(),
-            object: "chat.completion.chunk".into(),
-            created: self.created,
-            model: self.model.clone(),
-            ..ChatChunk::default()
-        }
     }
 }

@@ -18,9 +18,9 @@ use crate::providers::sse::SseEvent;
 use crate::providers::{unix_now, Call, ChatStream};
 use crate::schemas::genai as wire;
 use crate::schemas::openai::{
-    ChatChoice, ChatChunk, ChatMessage, ChatRequest, ChatResponse, ChunkChoice, ChunkDelta,
-    ChunkFunctionCall, ChunkToolCall, ContentPart, Embedding, EmbeddingRequest, EmbeddingResponse,
-    FunctionCall, JsonObject, MessageContent, Model, Tool, ToolCall, Usage,
+    ChatChoice, ChatChunk, ChatMessage, ChatRequest, ChatResponse, ChunkDelta, ChunkFunctionCall,
+    ChunkToolCall, ContentPart, Embedding, EmbeddingRequest, EmbeddingResponse, FunctionCall,
+    JsonObject, MessageContent, Model, Tool, ToolCall, Usage,
 };
 
 mod request;

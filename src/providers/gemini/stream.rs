@@ -5,6 +5,7 @@
 //! usage goes out in a chunk of its own after the finish reason, as OpenAI sends it.
 
 use super::*;
+use crate::providers::chunk_frame::ChunkFrame;
 
 /// Translates Gemini's SSE events into OpenAI chunks for `model` (the name asked for, used when
 /// the chunks name no model version). An error event or a transport error ends the stream with
@@ -15,9 +16,7 @@ where
 {
     let state = StreamState {
         provider: provider.to_owned(),
-        id: String::new(),
-        model: model.to_owned(),
-        created: unix_now(),
+        frame: ChunkFrame::new(String::new(), model.to_owned(), unix_now()),
         usage: None,
         started: false,
         finished: false,
@@ -59,9 +58,7 @@ where
 /// What the translation remembers between chunks.
 struct StreamState {
     provider: String,
-    id: String,
-    model: String,
-    created: u64,
+    frame: ChunkFrame,
     usage: Option<wire::UsageMetadata>,
     /// The role went out.
     started: bool,
@@ -98,12 +95,12 @@ impl StreamState {
 
     fn on_chunk(&mut self, chunk: wire::GenerateContentResponse) -> Option<ChatChunk> {
         if let Some(id) = chunk.response_id {
-            self.id = id;
-        } else if self.id.is_empty() {
-            self.id = response::new_id();
+            self.frame.id = id;
+        } else if self.frame.id.is_empty() {
+            self.frame.id = response::new_id();
         }
         if let Some(version) = chunk.model_version {
-            self.model = version;
+            self.frame.model = version;
         }
         if chunk.usage_metadata.is_some() {
             self.usage = chunk.usage_metadata;
@@ -112,7 +109,10 @@ impl StreamState {
         let Some(candidate) = chunk.candidates.into_iter().next() else {
             if blocked {
                 self.finished = true;
-                return Some(self.chunk(ChunkDelta::default(), Some("content_filter".into())));
+                return Some(
+                    self.frame
+                        .chunk(ChunkDelta::default(), Some("content_filter".into())),
+                );
             }
             return None;
         };
@@ -153,7 +153,7 @@ impl StreamState {
             return None;
         }
         self.started = true;
-        Some(self.chunk(delta, finish))
+        Some(self.frame.chunk(delta, finish))
     }
 
     /// The end of the byte stream: the usage chunk after a finish reason; before one the
@@ -167,29 +167,7 @@ impl StreamState {
         }
         Ok(ChatChunk {
             usage: Some(self.usage.as_ref().map(to_usage).unwrap_or_default()),
-            ..self.empty_chunk()
+            ..self.frame.empty()
         })
-    }
-
-    fn chunk(&self, delta: ChunkDelta, finish_reason: Option<String>) -> ChatChunk {
-        ChatChunk {
-            choices: vec![ChunkChoice {
-                index: 0,
-                delta,
-                finish_reason,
-                logprobs: None,
-            }],
-            ..self.empty_chunk()
-        }
-    }
-
-    fn empty_chunk(&self) -> ChatChunk {
-        ChatChunk {
-            id: self.id.clone(),
-            object: "chat.completion.chunk".into(),
-            created: self.created,
-            model: self.model.clone(),
-            ..ChatChunk::default()
-        }
     }
 }
