@@ -27,8 +27,8 @@ use crate::config::secret::Secret;
 use crate::config::KeyConfig;
 use crate::error::Result;
 use crate::schemas::openai::{
-    ChatChunk, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, Model, TextRequest,
-    TextResponse,
+    ChatChunk, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, JsonObject, Model,
+    TextRequest, TextResponse, ToolCall,
 };
 use crate::schemas::rerank::{RerankRequest, RerankResponse};
 use crate::schemas::RequestType;
@@ -40,6 +40,26 @@ pub(crate) fn unix_now() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0)
+}
+
+/// A tool call's JSON-encoded arguments as the JSON object the Anthropic, Bedrock and Gemini
+/// wire formats carry. Clients send `""` for tools without parameters: that is `{}`.
+pub(crate) fn tool_call_arguments(call: &ToolCall) -> Result<serde_json::Value> {
+    let args = call.function.arguments.trim();
+    if args.is_empty() {
+        return Ok(serde_json::Value::Object(JsonObject::new()));
+    }
+    match serde_json::from_str::<serde_json::Value>(args) {
+        Ok(v @ serde_json::Value::Object(_)) => Ok(v),
+        Ok(_) => Err(crate::Error::BadRequest(format!(
+            "tool call {} ({}): arguments must be a JSON object",
+            call.id, call.function.name
+        ))),
+        Err(e) => Err(crate::Error::BadRequest(format!(
+            "tool call {} ({}) has invalid JSON arguments: {e}",
+            call.id, call.function.name
+        ))),
+    }
 }
 
 /// A stream of canonical chat chunks.

@@ -356,24 +356,7 @@ pub(crate) fn media_source(url: &str, i: usize) -> Result<wire::Source> {
 
 /// An OpenAI tool call (JSON-encoded arguments) to a `tool_use` block (a JSON object).
 fn tool_use_block(call: &ToolCall) -> Result<wire::ContentBlock> {
-    let args = call.function.arguments.trim();
-    // Clients send "" for tools without parameters.
-    let input = if args.is_empty() {
-        Value::Object(JsonObject::new())
-    } else {
-        serde_json::from_str::<Value>(args).map_err(|e| {
-            Error::BadRequest(format!(
-                "tool call {} ({}) has invalid JSON arguments: {e}",
-                call.id, call.function.name
-            ))
-        })?
-    };
-    if !input.is_object() {
-        return Err(Error::BadRequest(format!(
-            "tool call {} ({}): arguments must be a JSON object",
-            call.id, call.function.name
-        )));
-    }
+    let input = crate::providers::tool_call_arguments(call)?;
     Ok(wire::ContentBlock::ToolUse {
         id: call.id.clone(),
         name: call.function.name.clone(),

@@ -255,23 +255,7 @@ fn image_block(url: &str, i: usize) -> Result<wire::ImageBlock> {
 
 /// An OpenAI tool call (JSON-encoded arguments) to a `toolUse` block (a JSON object).
 fn tool_use_block(call: &ToolCall) -> Result<wire::ContentBlock> {
-    let args = call.function.arguments.trim();
-    let input = if args.is_empty() {
-        Value::Object(JsonObject::new())
-    } else {
-        serde_json::from_str::<Value>(args).map_err(|e| {
-            Error::BadRequest(format!(
-                "tool call {} ({}) has invalid JSON arguments: {e}",
-                call.id, call.function.name
-            ))
-        })?
-    };
-    if !input.is_object() {
-        return Err(Error::BadRequest(format!(
-            "tool call {} ({}): arguments must be a JSON object",
-            call.id, call.function.name
-        )));
-    }
+    let input = crate::providers::tool_call_arguments(call)?;
     Ok(wire::ContentBlock {
         tool_use: Some(wire::ToolUse {
             tool_use_id: call.id.clone(),

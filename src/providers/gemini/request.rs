@@ -79,7 +79,7 @@ impl Conversation {
                             // Ids are the gateway's own (Gemini matches calls by name and order).
                             id: None,
                             name: call.function.name.clone(),
-                            args: Some(arguments(call)?),
+                            args: Some(crate::providers::tool_call_arguments(call)?),
                         }),
                         ..wire::Part::default()
                     });
@@ -161,25 +161,6 @@ fn call_name(earlier: &[ChatMessage], id: &str) -> Option<String> {
         .flat_map(|m| m.tool_calls.iter().flatten())
         .find(|c| c.id == id)
         .map(|c| c.function.name.clone())
-}
-
-/// A tool call's JSON-encoded arguments as the object Gemini's `args` is.
-fn arguments(call: &ToolCall) -> Result<Value> {
-    let args = call.function.arguments.trim();
-    if args.is_empty() {
-        return Ok(Value::Object(JsonObject::new()));
-    }
-    match serde_json::from_str::<Value>(args) {
-        Ok(v @ Value::Object(_)) => Ok(v),
-        Ok(_) => Err(Error::BadRequest(format!(
-            "tool call {} ({}): arguments must be a JSON object",
-            call.id, call.function.name
-        ))),
-        Err(e) => Err(Error::BadRequest(format!(
-            "tool call {} ({}) has invalid JSON arguments: {e}",
-            call.id, call.function.name
-        ))),
-    }
 }
 
 pub(super) fn text_part(text: String) -> wire::Part {
