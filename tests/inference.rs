@@ -2,6 +2,8 @@
 //! images, JSON mode, completions, embeddings, models, the `/openai` prefixes, custom and
 //! self-hosted providers, and unsupported operations.
 
+use std::time::Duration;
+
 use serde_json::{json, Value};
 
 use crate::common::{assert_error_shape, chat_body, config, key, provider, within, Event, Gateway};
@@ -105,6 +107,40 @@ async fn chat_stream_delivers_every_chunk_usage_last_and_done() {
                 .streams_finished
                 .load(std::sync::atomic::Ordering::SeqCst),
             1
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn finished_streams_leave_their_upstream_connection_open_for_the_next_request() {
+    within(60, async {
+        let mock = Mock::openai("upstream").await;
+        mock.linger_after_streams(Duration::from_millis(100));
+        let gw = openai_gateway(&mock).await;
+        let mut body = chat_body("openai/gpt-4o-mini", "stream please");
+        body["stream"] = json!(true);
+        for _ in 0..5 {
+            let sse = gw.stream("/v1/chat/completions", &body, &[]).await;
+            assert!(sse.ends_with_done(), "no [DONE]: {}", sse.raw);
+            // The body's end comes 100 ms after `[DONE]`: the connection is free only then.
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        let json = gw
+            .post(
+                "/v1/chat/completions",
+                &chat_body("openai/gpt-4o-mini", "hi"),
+            )
+            .await;
+        assert_eq!(json.0, 200, "{}", json.1);
+        // A stream read only up to `[DONE]` would leave its connection unusable (the chunked
+        // body's end unread), and every request would dial the upstream anew.
+        assert_eq!(
+            mock.state
+                .connections
+                .load(std::sync::atomic::Ordering::SeqCst),
+            1,
+            "upstream connections for 6 sequential requests"
         );
     })
     .await;

@@ -368,8 +368,12 @@ impl Tracker {
             for s in self.settlers.drain(..) {
                 s.settle(&mut r);
             }
-            for o in self.observers.iter() {
-                o.finished(r.clone());
+            // Every observer but the last gets a copy; the last takes the record.
+            if let Some((last, others)) = self.observers.split_last() {
+                for o in others {
+                    o.finished(r.clone());
+                }
+                last.finished(r);
             }
         }
     }

@@ -8,6 +8,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::http::{self, Auth};
+use super::sse::SseEvent;
 use super::{Call, ChatStream, TextStream};
 use crate::error::{Error, Result, UpstreamError};
 use crate::schemas::openai::{
@@ -178,22 +179,78 @@ where
     T: serde::de::DeserializeOwned + Send + 'static,
 {
     let provider = call.provider.to_owned();
-    http::sse_events(call, resp)
-        .take_while(|ev| {
-            let done = matches!(ev, Ok(e) if e.data.trim() == "[DONE]");
-            std::future::ready(!done)
-        })
-        .filter_map(move |ev| {
-            let item = match ev {
-                Err(e) => Some(Err(e)),
-                Ok(ev) if ev.data.trim().is_empty() => None,
-                Ok(ev) if ev.data.starts_with("{\"error\"") => {
-                    Some(Err(stream_error(&provider, &ev.data)))
+    UntilDone {
+        events: Some(Box::pin(http::sse_events(call, resp))),
+    }
+    .filter_map(move |ev| {
+        let item = match ev {
+            Err(e) => Some(Err(e)),
+            Ok(ev) if ev.data.trim().is_empty() => None,
+            Ok(ev) if ev.data.starts_with("{\"error\"") => {
+                Some(Err(stream_error(&provider, &ev.data)))
+            }
+            Ok(ev) => Some(http::decode_event::<T>(&provider, &ev.data)),
+        };
+        std::future::ready(item)
+    })
+}
+
+/// How long the rest of a body after `data: [DONE]` is read in the background at most.
+const DRAIN_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
+type Events = Pin<Box<dyn Stream<Item = Result<SseEvent>> + Send>>;
+
+/// The events before `data: [DONE]`. The body's rest is still read to its end (normally it is
+/// just the chunked encoding's last chunk, already received): a response dropped before its end
+/// closes its connection, and the next request would pay for a new one.
+struct UntilDone {
+    events: Option<Events>,
+}
+
+impl Stream for UntilDone {
+    type Item = Result<SseEvent>;
+
+    fn poll_next(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        let Some(events) = self.events.as_mut() else {
+            return std::task::Poll::Ready(None);
+        };
+        let next = std::task::ready!(events.poll_next_unpin(cx));
+        match next {
+            Some(Ok(ev)) if ev.data.trim() == "[DONE]" => {
+                if let Some(rest) = self.events.take() {
+                    drain(rest);
                 }
-                Ok(ev) => Some(http::decode_event::<T>(&provider, &ev.data)),
-            };
-            std::future::ready(item)
-        })
+                std::task::Poll::Ready(None)
+            }
+            None => {
+                self.events = None;
+                std::task::Poll::Ready(None)
+            }
+            item => std::task::Poll::Ready(item),
+        }
+    }
+}
+
+/// Reads what is left of a body: at once what has already arrived, then, if the body goes on,
+/// in the background for at most [`DRAIN_WAIT`].
+fn drain(mut rest: Events) {
+    use futures_util::FutureExt;
+    for _ in 0..64 {
+        match rest.next().now_or_never() {
+            Some(Some(_)) => continue,
+            Some(None) => return,
+            None => break,
+        }
+    }
+    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        runtime.spawn(async move {
+            let to_end = async { while rest.next().await.is_some() {} };
+            let _ = tokio::time::timeout(DRAIN_WAIT, to_end).await;
+        });
+    }
 }
 
 fn stream_error(provider: &str, data: &str) -> Error {

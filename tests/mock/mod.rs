@@ -95,6 +95,10 @@ pub struct MockState {
     pub streams_finished: AtomicUsize,
     /// Streams whose body was dropped before the end (the peer went away).
     pub streams_dropped: AtomicUsize,
+    /// TCP connections accepted.
+    pub connections: AtomicUsize,
+    /// Streams wait this long after their last event before the body ends.
+    linger_ms: AtomicU64,
     /// The mock's own URL (the audience its token endpoint expects).
     pub self_url: Mutex<String>,
     /// Access tokens the token endpoint issued.
@@ -197,6 +201,10 @@ impl Mock {
             .with_state((kind, Arc::clone(&state)));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
+        let counted = Arc::clone(&state);
+        let listener = axum::serve::ListenerExt::tap_io(listener, move |_| {
+            counted.connections.fetch_add(1, Ordering::SeqCst);
+        });
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
@@ -260,6 +268,14 @@ impl Mock {
     /// Streams send `n` events, then stay silent forever.
     pub fn stall_streams_after(&self, n: usize) {
         *self.state.stall_after.lock().unwrap() = Some(n);
+    }
+
+    /// Streams end their body this long after their last event (a provider whose chunked
+    /// encoding's last chunk comes in a packet of its own).
+    pub fn linger_after_streams(&self, d: Duration) {
+        self.state
+            .linger_ms
+            .store(u64::try_from(d.as_millis()).unwrap(), Ordering::SeqCst);
     }
 
     /// Streams send one event and then wait until the returned notify is notified.
@@ -376,6 +392,7 @@ pub fn sse_response(state: &Arc<MockState>, events: Vec<String>) -> Response {
     };
     let stall = state.stall_after();
     let gate = state.gate();
+    let linger = Duration::from_millis(state.linger_ms.load(Ordering::SeqCst));
     let events: VecDeque<String> = events.into();
     let stream = futures_util::stream::unfold(
         (events, guard, 0usize),
@@ -400,7 +417,12 @@ pub fn sse_response(state: &Arc<MockState>, events: Vec<String>) -> Response {
                             (events, guard, sent + 1),
                         ))
                     }
-                    None => None,
+                    None => {
+                        if !linger.is_zero() {
+                            tokio::time::sleep(linger).await;
+                        }
+                        None
+                    }
                 }
             }
         },
