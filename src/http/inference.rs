@@ -231,7 +231,7 @@ where
             return None;
         }
         let bytes = match s.inner.next().await {
-            Some(Ok(chunk)) => data_event(&serde_json::to_vec(&chunk).unwrap_or_default()),
+            Some(Ok(chunk)) => chunk_event(&chunk),
             Some(Err(e)) => {
                 s.finished = true;
                 data_event(&failed(&s.state, &s.model, s.request_type, e).body())
@@ -244,6 +244,19 @@ where
         Some((bytes, s))
     });
     super::event_stream::response(body)
+}
+
+/// `data: <chunk as JSON>\n\n`, serialized straight into the event's buffer.
+fn chunk_event<T: Serialize>(chunk: &T) -> Bytes {
+    let mut buf = Vec::with_capacity(512);
+    buf.extend_from_slice(b"data: ");
+    if serde_json::to_writer(&mut buf, chunk).is_err() {
+        // Our own chunk types always serialize; an empty object keeps the stream well formed.
+        buf.truncate(6);
+        buf.extend_from_slice(b"{}");
+    }
+    buf.extend_from_slice(b"\n\n");
+    Bytes::from(buf)
 }
 
 fn data_event(json: &[u8]) -> Bytes {
