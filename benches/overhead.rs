@@ -1090,12 +1090,62 @@ struct Shared {
     kind: Kind,
     api: Api,
     handle: tokio::runtime::Handle,
-    idle: Mutex<Vec<Arc<Conn>>>,
+    pool: Mutex<Pool>,
+    /// Most connections a window may open (pre-opened and on demand): an overloaded server
+    /// would otherwise make the generator open one per due request until it runs out of file
+    /// descriptors, and the windows after it measure nothing.
+    max_conns: u64,
     readers: Mutex<Vec<tokio::task::JoinHandle<()>>>,
     recs: tokio::sync::mpsc::UnboundedSender<Rec>,
     /// Connections opened because none was idle, after the warm-up began.
     opened_on_demand: AtomicU64,
     opened_in_window: AtomicU64,
+    /// Requests that waited for a connection to come free (all `max_conns` busy).
+    waited_for_conn: AtomicU64,
+}
+
+/// Bounds of a window's connection cap (file descriptors: each connection holds two).
+const MIN_CONN_CAP: u64 = 1024;
+const MAX_CONN_CAP: u64 = 4096;
+
+/// The window's connections: the idle ones, and the requests due while none was idle and no
+/// more could be opened (sent, oldest first, on the next connection that comes free; their
+/// latency still counts from their scheduled time).
+#[derive(Default)]
+struct Pool {
+    idle: Vec<Arc<Conn>>,
+    opened: u64,
+    waiting: std::collections::VecDeque<(u64, Instant)>,
+}
+
+/// What the pacer does with a due request.
+enum Due {
+    Send(Arc<Conn>),
+    Open,
+    Wait,
+}
+
+impl Pool {
+    fn due(&mut self, i: u64, sched: Instant, max_conns: u64) -> Due {
+        if let Some(conn) = self.idle.pop() {
+            return Due::Send(conn);
+        }
+        if self.opened < max_conns {
+            self.opened += 1;
+            return Due::Open;
+        }
+        self.waiting.push_back((i, sched));
+        Due::Wait
+    }
+
+    /// A connection came free: the oldest waiting request, if any, else back to idle.
+    fn free(&mut self, conn: &Arc<Conn>) -> Option<(u64, Instant)> {
+        let next = self.waiting.pop_front();
+        if next.is_none() {
+            self.idle.push(conn.clone());
+        }
+        next
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -1118,6 +1168,7 @@ async fn connect_and_send(sh: Arc<Shared>, i: u64, sched: Instant) {
     match conn {
         Ok(conn) => send(&sh, &conn, i, sched),
         Err(_) => {
+            lock(&sh.pool).opened -= 1;
             let now = Instant::now();
             finish(
                 &sh,
@@ -1243,9 +1294,12 @@ async fn reader(mut sock: tokio::net::TcpStream, conn: Arc<Conn>, sh: Arc<Shared
                 }
                 return;
             }
-            lock(&sh.idle).push(conn.clone());
+            let waiting = lock(&sh.pool).free(&conn);
             if let Some(job) = job {
                 finish(&sh, job, now, first_byte, outcome);
+            }
+            if let Some((i, sched)) = waiting {
+                send(&sh, &conn, i, sched);
             }
         }
     }
@@ -1289,16 +1343,19 @@ fn pace(sh: Arc<Shared>, plan: Plan, start: Arc<Mutex<Option<Sample>>>) {
         if i == plan.warm_n {
             *lock(&start) = Some(Sample::take(&plan.probe));
         }
-        let idle = lock(&sh.idle).pop();
-        match idle {
-            Some(conn) => send(&sh, &conn, i, sched),
-            None => {
+        let due = lock(&sh.pool).due(i, sched, sh.max_conns);
+        match due {
+            Due::Send(conn) => send(&sh, &conn, i, sched),
+            Due::Open => {
                 sh.opened_on_demand.fetch_add(1, Ordering::Relaxed);
                 if i >= plan.warm_n {
                     sh.opened_in_window.fetch_add(1, Ordering::Relaxed);
                 }
                 let task = sh.handle.spawn(connect_and_send(sh.clone(), i, sched));
                 lock(&sh.readers).push(task);
+            }
+            Due::Wait => {
+                sh.waited_for_conn.fetch_add(1, Ordering::Relaxed);
             }
         }
     }
@@ -1359,6 +1416,7 @@ struct Window {
     preopened: u64,
     opened_on_demand: u64,
     opened_in_window: u64,
+    waited_for_conn: u64,
 }
 
 struct Env {
@@ -1407,6 +1465,10 @@ async fn run_window(
     let total = warm_n + meas_n;
     let before = mock_count(env).await;
 
+    // Enough keep-alive connections for the expected concurrency, twice over; more are opened
+    // (and counted) if a burst needs them, up to a cap.
+    let expect_in_flight = rate as f64 * (env.latency.as_secs_f64() + 0.002);
+    let preopen = (expect_in_flight * 2.0).ceil().max(16.0) as u64;
     let (rec_tx, mut rec_rx) = tokio::sync::mpsc::unbounded_channel::<Rec>();
     let sh = Arc::new(Shared {
         addr: std::net::SocketAddr::from(([127, 0, 0, 1], target.port)),
@@ -1414,19 +1476,19 @@ async fn run_window(
         kind,
         api: target.route.api(),
         handle: tokio::runtime::Handle::current(),
-        idle: Mutex::new(Vec::new()),
+        pool: Mutex::new(Pool::default()),
+        max_conns: (preopen * 8).clamp(MIN_CONN_CAP, MAX_CONN_CAP),
         readers: Mutex::new(Vec::new()),
         recs: rec_tx,
         opened_on_demand: AtomicU64::new(0),
         opened_in_window: AtomicU64::new(0),
+        waited_for_conn: AtomicU64::new(0),
     });
-    // Enough keep-alive connections for the expected concurrency, twice over; more are opened
-    // (and counted) if a burst needs them.
-    let expect_in_flight = rate as f64 * (env.latency.as_secs_f64() + 0.002);
-    let preopen = (expect_in_flight * 2.0).ceil().max(16.0) as u64;
     for _ in 0..preopen {
         let c = open_conn(&sh)?;
-        lock(&sh.idle).push(c);
+        let mut pool = lock(&sh.pool);
+        pool.idle.push(c);
+        pool.opened += 1;
     }
     tokio::time::sleep(Duration::from_millis(50)).await;
 
@@ -1472,7 +1534,11 @@ async fn run_window(
     for task in lock(&sh.readers).drain(..) {
         task.abort();
     }
-    lock(&sh.idle).clear();
+    {
+        let mut pool = lock(&sh.pool);
+        pool.idle.clear();
+        pool.waiting.clear();
+    }
     let after = mock_count(env).await;
     let start = lock(&start).take();
     Ok(Window {
@@ -1486,6 +1552,7 @@ async fn run_window(
         preopened: preopen,
         opened_on_demand: sh.opened_on_demand.load(Ordering::Relaxed),
         opened_in_window: sh.opened_in_window.load(Ordering::Relaxed),
+        waited_for_conn: sh.waited_for_conn.load(Ordering::Relaxed),
     })
 }
 
@@ -1628,6 +1695,8 @@ struct Stats {
     preopened: u64,
     opened_on_demand: u64,
     opened_in_window: u64,
+    /// Requests that waited for a free connection (the window's connection cap was reached).
+    waited_for_conn: u64,
     /// Share of the client / server CPU used by anything but our processes over the window.
     foreign_client_cpu: f64,
     foreign_server_cpu: f64,
@@ -1651,6 +1720,7 @@ impl Stats {
             preopened: w.preopened,
             opened_on_demand: w.opened_on_demand,
             opened_in_window: w.opened_in_window,
+            waited_for_conn: w.waited_for_conn,
             ..Stats::default()
         };
         let (mut lat, mut ttfb, mut lag) = (Vec::new(), Vec::new(), Vec::new());
@@ -2073,7 +2143,7 @@ impl Report {
                         "–".into()
                     };
                     out.push(format!(
-                        "| {rate} | {} | {} | {:.0} | {:.0} / {:.0} | {:.0}% | {:.1} | {:.1} | {} / {sent}{} | {} + {} ({}) | {:.0}% / {:.0}% | {:.2} | {} | {hwm} |",
+                        "| {rate} | {} | {} | {:.0} | {:.0} / {:.0} | {:.0}% | {:.1} | {:.1} | {} / {sent}{} | {} + {} ({}){} | {:.0}% / {:.0}% | {:.2} | {} | {hwm} |",
                         kind.name(),
                         route.name(),
                         m(|s| s.ok_per_s),
@@ -2087,6 +2157,10 @@ impl Report {
                         runs.iter().map(|s| s.preopened).max().unwrap_or(0),
                         runs.iter().map(|s| s.opened_on_demand).max().unwrap_or(0),
                         runs.iter().map(|s| s.opened_in_window).max().unwrap_or(0),
+                        match runs.iter().map(|s| s.waited_for_conn).max().unwrap_or(0) {
+                            0 => String::new(),
+                            n => format!("; {n} requests waited for one (cap reached)"),
+                        },
                         m(|s| s.foreign_client_cpu) * 100.0,
                         m(|s| s.foreign_server_cpu) * 100.0,
                         m(|s| s.delayed_acks_per_req),
