@@ -1,10 +1,12 @@
 //! Finishing a provider stream for the client: idle timeout, Bifrost's per-chunk
 //! `extra_fields`, and the provider slot held until the stream ends.
 
+use std::future::Future;
 use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use futures_util::{Stream, StreamExt};
+use futures_util::Stream;
 use tokio::sync::OwnedSemaphorePermit;
 
 use super::tracking::Tracker;
@@ -106,114 +108,162 @@ impl Answer {
 /// Ends the tracker with the stream: success at its end, the error if one arrives, and
 /// cancelled (by the tracker's `Drop`) if the client drops the stream first.
 pub fn observe<T: StreamChunk>(inner: ChunkStream<T>, tracker: Tracker) -> ChunkStream<T> {
-    struct Observed<T> {
-        inner: ChunkStream<T>,
-        tracker: Option<Tracker>,
-        answer: Option<Answer>,
-    }
     let answer = tracker.captures_content().then(Answer::default);
-    let state = Observed {
+    Box::pin(Observed {
         inner,
         tracker: Some(tracker),
         answer,
-    };
-    Box::pin(futures_util::stream::unfold(state, |mut s| async move {
-        let next = s.inner.next().await;
-        let tracker = s.tracker.as_mut()?;
-        match next {
-            Some(Ok(chunk)) => {
-                tracker.first_chunk();
-                if let Some(u) = chunk.usage() {
-                    tracker.usage(u);
-                }
-                if let Some(a) = s.answer.as_mut() {
-                    chunk.record_into(a);
-                }
-                Some((Ok(chunk), s))
-            }
-            Some(Err(e)) => {
-                if let Some(t) = s.tracker.take() {
-                    t.fail(&e);
-                }
-                Some((Err(e), s))
-            }
-            None => {
-                if let Some(t) = s.tracker.take() {
-                    t.succeed(s.answer.as_ref().map(Answer::to_json));
-                }
-                None
-            }
-        }
-    }))
+    })
 }
 
-struct State<T> {
-    inner: Pin<Box<dyn Stream<Item = Result<T>> + Send>>,
-    template: ExtraFields,
-    provider: String,
-    idle: Duration,
-    started: Instant,
-    last: Instant,
-    index: u64,
-    done: bool,
-    _slot: Option<OwnedSemaphorePermit>,
+/// The stream [`observe`] returns. Written out rather than built with `unfold`, which moves its
+/// whole state through a new future for every chunk.
+struct Observed<T> {
+    inner: ChunkStream<T>,
+    tracker: Option<Tracker>,
+    answer: Option<Answer>,
+}
+
+impl<T: StreamChunk> Stream for Observed<T> {
+    type Item = Result<T>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        if this.tracker.is_none() {
+            return Poll::Ready(None);
+        }
+        let next = std::task::ready!(this.inner.as_mut().poll_next(cx));
+        match next {
+            Some(Ok(chunk)) => {
+                if let Some(tracker) = this.tracker.as_mut() {
+                    tracker.first_chunk();
+                    if let Some(u) = chunk.usage() {
+                        tracker.usage(u);
+                    }
+                }
+                if let Some(a) = this.answer.as_mut() {
+                    chunk.record_into(a);
+                }
+                Poll::Ready(Some(Ok(chunk)))
+            }
+            Some(Err(e)) => {
+                if let Some(t) = this.tracker.take() {
+                    t.fail(&e);
+                }
+                Poll::Ready(Some(Err(e)))
+            }
+            None => {
+                if let Some(t) = this.tracker.take() {
+                    t.succeed(this.answer.as_ref().map(Answer::to_json));
+                }
+                Poll::Ready(None)
+            }
+        }
+    }
 }
 
 /// Wraps a provider stream. Each chunk gets `extra_fields` from `template` with its index and
 /// the milliseconds since the previous chunk; the usage chunk (the last) gets the total. A
 /// silence longer than `idle` ends the stream with a timeout error.
 pub fn finish<T: StreamChunk>(
-    inner: Pin<Box<dyn Stream<Item = Result<T>> + Send>>,
+    inner: ChunkStream<T>,
     template: ExtraFields,
     idle: Duration,
     started: Instant,
     slot: Option<OwnedSemaphorePermit>,
-) -> Pin<Box<dyn Stream<Item = Result<T>> + Send>> {
-    let state = State {
+) -> ChunkStream<T> {
+    Box::pin(Finished {
         inner,
-        provider: template.provider.clone(),
         template,
         idle,
-        started,
-        last: Instant::now(),
+        started: tokio::time::Instant::from_std(started),
+        last: tokio::time::Instant::now(),
         index: 0,
         done: false,
+        idle_timer: None,
         _slot: slot,
-    };
-    Box::pin(futures_util::stream::unfold(state, |mut s| async move {
-        if s.done {
-            return None;
+    })
+}
+
+/// The stream [`finish`] returns.
+struct Finished<T> {
+    inner: ChunkStream<T>,
+    template: ExtraFields,
+    idle: Duration,
+    /// Tokio's clock (the same as the system's outside tests, which pause it).
+    started: tokio::time::Instant,
+    /// When the last chunk (or the stream's head) arrived.
+    last: tokio::time::Instant,
+    index: u64,
+    done: bool,
+    /// Armed the first time the provider keeps the stream waiting and left alone while chunks
+    /// come: when it fires it checks the silence since the last chunk and, if that is shorter
+    /// than `idle`, re-arms for the rest. A timer per chunk would cost a timer-wheel insertion
+    /// and removal for every token.
+    idle_timer: Option<Pin<Box<tokio::time::Sleep>>>,
+    _slot: Option<OwnedSemaphorePermit>,
+}
+
+impl<T: StreamChunk> Finished<T> {
+    fn idle_deadline(&self) -> tokio::time::Instant {
+        self.last + self.idle
+    }
+
+    /// Pending while the silence is shorter than `idle`; the timeout error once it is not.
+    fn poll_idle(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<T>>> {
+        loop {
+            let deadline = self.idle_deadline();
+            let timer = self
+                .idle_timer
+                .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+            std::task::ready!(timer.as_mut().poll(cx));
+            if tokio::time::Instant::now() >= deadline {
+                self.done = true;
+                return Poll::Ready(Some(Err(Error::Timeout {
+                    provider: self.template.provider.clone(),
+                    seconds: self.idle.as_secs(),
+                })));
+            }
+            timer.as_mut().reset(deadline);
         }
-        let next = match tokio::time::timeout(s.idle, s.inner.next()).await {
-            Ok(next) => next,
-            Err(_) => {
-                s.done = true;
-                let err = Error::Timeout {
-                    provider: s.provider.clone(),
-                    seconds: s.idle.as_secs(),
+    }
+}
+
+impl<T: StreamChunk> Stream for Finished<T> {
+    type Item = Result<T>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        if this.done {
+            return Poll::Ready(None);
+        }
+        match this.inner.as_mut().poll_next(cx) {
+            Poll::Pending => this.poll_idle(cx),
+            Poll::Ready(None) => {
+                this.done = true;
+                Poll::Ready(None)
+            }
+            Poll::Ready(Some(Err(e))) => {
+                this.done = true;
+                Poll::Ready(Some(Err(e)))
+            }
+            Poll::Ready(Some(Ok(mut chunk))) => {
+                let now = tokio::time::Instant::now();
+                let since = if chunk.has_usage() {
+                    this.started
+                } else {
+                    this.last
                 };
-                return Some((Err(err), s));
-            }
-        };
-        match next {
-            None => None,
-            Some(Err(e)) => {
-                s.done = true;
-                Some((Err(e), s))
-            }
-            Some(Ok(mut chunk)) => {
-                let now = Instant::now();
-                let since = if chunk.has_usage() { s.started } else { s.last };
-                let mut extra = s.template.clone();
-                extra.chunk_index = Some(s.index);
+                let mut extra = this.template.clone();
+                extra.chunk_index = Some(this.index);
                 extra.latency = millis(now - since);
                 chunk.set_extra_fields(extra);
-                s.index += 1;
-                s.last = now;
-                Some((Ok(chunk), s))
+                this.index += 1;
+                this.last = now;
+                Poll::Ready(Some(Ok(chunk)))
             }
         }
-    }))
+    }
 }
 
 /// Whole milliseconds of a duration.
@@ -224,6 +274,35 @@ pub fn millis(d: Duration) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use futures_util::StreamExt;
+
+    #[tokio::test(start_paused = true)]
+    async fn steady_chunks_never_time_out_however_long_the_stream() {
+        // A chunk every 3 s for 12 s, then a 6 s silence: only the silence is over the 5 s idle
+        // limit, although the first timer was armed for 5 s after the start.
+        let gaps = [3u64, 3, 3, 3, 6];
+        let slow = futures_util::stream::unfold(0usize, move |i| async move {
+            let gap = *gaps.get(i)?;
+            tokio::time::sleep(Duration::from_secs(gap)).await;
+            Some((Ok(ChatChunk::default()), i + 1))
+        });
+        let mut s = finish::<ChatChunk>(
+            Box::pin(slow),
+            ExtraFields {
+                provider: "openai".into(),
+                ..ExtraFields::default()
+            },
+            Duration::from_secs(5),
+            Instant::now(),
+            None,
+        );
+        for i in 0..4 {
+            let chunk = s.next().await.unwrap().unwrap();
+            assert_eq!(chunk.extra_fields.unwrap().chunk_index, Some(i));
+        }
+        assert!(matches!(s.next().await, Some(Err(Error::Timeout { .. }))));
+        assert!(s.next().await.is_none());
+    }
 
     #[tokio::test(start_paused = true)]
     async fn chunks_are_numbered_and_silence_times_out() {

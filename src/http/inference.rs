@@ -7,7 +7,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use futures_util::{Stream, StreamExt};
+use futures_util::Stream;
 use http::HeaderMap;
 use serde::Serialize;
 
@@ -212,38 +212,53 @@ where
     T: Serialize + Send + 'static,
     S: Stream<Item = Result<T>> + Send + 'static,
 {
-    struct Sse<S> {
-        inner: std::pin::Pin<Box<S>>,
-        state: Arc<AppState>,
-        model: String,
-        request_type: RequestType,
-        finished: bool,
-    }
-    let start = Sse {
+    super::event_stream::response(SseEvents {
         inner: Box::pin(stream),
         state,
         model,
         request_type,
         finished: false,
-    };
-    let body = futures_util::stream::unfold(start, |mut s| async move {
-        if s.finished {
-            return None;
+    })
+}
+
+/// The events of [`sse`]: one per chunk, an error event, then `data: [DONE]`. Written out
+/// rather than built with `unfold`, which moves its whole state through a new future per chunk.
+struct SseEvents<S> {
+    inner: std::pin::Pin<Box<S>>,
+    state: Arc<AppState>,
+    model: String,
+    request_type: RequestType,
+    finished: bool,
+}
+
+impl<T, S> Stream for SseEvents<S>
+where
+    T: Serialize,
+    S: Stream<Item = Result<T>>,
+{
+    type Item = Bytes;
+
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Bytes>> {
+        let this = self.get_mut();
+        if this.finished {
+            return std::task::Poll::Ready(None);
         }
-        let bytes = match s.inner.next().await {
+        let bytes = match std::task::ready!(this.inner.as_mut().poll_next(cx)) {
             Some(Ok(chunk)) => chunk_event(&chunk),
             Some(Err(e)) => {
-                s.finished = true;
-                data_event(&failed(&s.state, &s.model, s.request_type, e).body())
+                this.finished = true;
+                data_event(&failed(&this.state, &this.model, this.request_type, e).body())
             }
             None => {
-                s.finished = true;
+                this.finished = true;
                 Bytes::from_static(b"data: [DONE]\n\n")
             }
         };
-        Some((bytes, s))
-    });
-    super::event_stream::response(body)
+        std::task::Poll::Ready(Some(bytes))
+    }
 }
 
 /// `data: <chunk as JSON>\n\n`, serialized straight into the event's buffer.
