@@ -14,6 +14,7 @@ pub mod http;
 pub mod openai_compat;
 pub mod passthrough;
 pub mod sse;
+mod translated;
 pub mod vendors;
 pub mod vertex;
 

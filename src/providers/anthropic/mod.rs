@@ -6,7 +6,7 @@
 //! 400 rather than silently changed, except the sampling knobs Anthropic lacks (penalties,
 //! seed, logprobs, logit bias), which are dropped as Bifrost does.
 
-use futures_util::{Stream, StreamExt};
+use futures_util::Stream;
 use reqwest::header::{HeaderName, HeaderValue};
 use serde_json::Value;
 

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::providers::chunk_frame::ChunkFrame;
+use crate::providers::translated::{cut_short, translate, ChunkTranslator};
 
 /// Translates Anthropic's stream events into OpenAI chunks, one event at a time: a chunk is
 /// yielded as soon as the event that makes it arrives. An `error` event or a transport error
@@ -10,37 +11,7 @@ pub fn translate_events<S>(provider: &str, events: S) -> ChatStream
 where
     S: Stream<Item = Result<SseEvent>> + Send + 'static,
 {
-    let state = StreamState::new(provider, unix_now());
-    Box::pin(futures_util::stream::unfold(
-        (Box::pin(events), state),
-        |(mut events, mut state)| async move {
-            loop {
-                if state.done {
-                    return None;
-                }
-                let item = match events.next().await {
-                    None => {
-                        state.done = true;
-                        state.on_end()
-                    }
-                    Some(Err(e)) => {
-                        state.done = true;
-                        Some(Err(e))
-                    }
-                    Some(Ok(ev)) => match state.on_sse(&ev) {
-                        Ok(chunk) => chunk.map(Ok),
-                        Err(e) => {
-                            state.done = true;
-                            Some(Err(e))
-                        }
-                    },
-                };
-                if let Some(item) = item {
-                    return Some((item, (events, state)));
-                }
-            }
-        },
-    ))
+    translate(events, StreamState::new(provider, unix_now()))
 }
 
 /// What the stream translation remembers between events.
@@ -75,15 +46,7 @@ impl StreamState {
         }
     }
 
-    fn on_sse(&mut self, ev: &SseEvent) -> Result<Option<ChatChunk>> {
-        if ev.data.trim().is_empty() {
-            return Ok(None);
-        }
-        let event: wire::StreamEvent = http::decode_event(&self.provider, &ev.data)?;
-        self.on_event(event)
-    }
-
-    fn on_event(&mut self, event: wire::StreamEvent) -> Result<Option<ChatChunk>> {
+    fn on_wire_event(&mut self, event: wire::StreamEvent) -> Result<Option<ChatChunk>> {
         use wire::StreamEvent as E;
         Ok(match event {
             E::MessageStart { message } => {
@@ -188,19 +151,6 @@ impl StreamState {
         })
     }
 
-    /// The end of the byte stream. After a stop reason the usage chunk is still owed; before
-    /// one the answer is truncated, which must not look like a complete answer.
-    fn on_end(&mut self) -> Option<Result<ChatChunk>> {
-        if self.finished {
-            Some(Ok(self.usage_chunk()))
-        } else {
-            Some(Err(Error::BadUpstreamResponse {
-                provider: self.provider.clone(),
-                message: "stream ended before the message was complete".into(),
-            }))
-        }
-    }
-
     fn usage_chunk(&self) -> ChatChunk {
         ChatChunk {
             usage: Some(to_usage(
@@ -211,5 +161,31 @@ impl StreamState {
             )),
             ..self.frame.empty()
         }
+    }
+}
+
+impl ChunkTranslator for StreamState {
+    type Event = SseEvent;
+
+    fn on_event(&mut self, ev: &SseEvent) -> Result<Option<ChatChunk>> {
+        if ev.data.trim().is_empty() {
+            return Ok(None);
+        }
+        let event: wire::StreamEvent = http::decode_event(&self.provider, &ev.data)?;
+        self.on_wire_event(event)
+    }
+
+    /// The end of the byte stream. After a stop reason the usage chunk is still owed; before
+    /// one the answer is truncated, which must not look like a complete answer.
+    fn on_end(&mut self) -> Option<Result<ChatChunk>> {
+        if self.finished {
+            Some(Ok(self.usage_chunk()))
+        } else {
+            Some(Err(cut_short(&self.provider)))
+        }
+    }
+
+    fn is_done(&self) -> bool {
+        self.done
     }
 }

@@ -1,6 +1,6 @@
 //! ConverseStream events (EventStream messages) to canonical chat chunks, one at a time.
 
-use futures_util::{Stream, StreamExt};
+use futures_util::Stream;
 use serde::de::DeserializeOwned;
 
 use super::eventstream::Message;
@@ -8,6 +8,7 @@ use super::response::{finish_reason, to_usage};
 use super::{exception_status, wire};
 use crate::error::{Error, Result, UpstreamError};
 use crate::providers::chunk_frame::ChunkFrame;
+use crate::providers::translated::{cut_short, translate, ChunkTranslator};
 use crate::providers::ChatStream;
 use crate::schemas::openai::{ChatChunk, ChunkDelta};
 
@@ -31,36 +32,7 @@ where
         done: false,
         tool_blocks: Vec::new(),
     };
-    Box::pin(futures_util::stream::unfold(
-        (Box::pin(messages), state),
-        |(mut messages, mut state)| async move {
-            loop {
-                if state.done {
-                    return None;
-                }
-                let item = match messages.next().await {
-                    None => {
-                        state.done = true;
-                        state.on_end()
-                    }
-                    Some(Err(e)) => {
-                        state.done = true;
-                        Some(Err(e))
-                    }
-                    Some(Ok(m)) => match state.on_message(&m) {
-                        Ok(chunk) => chunk.map(Ok),
-                        Err(e) => {
-                            state.done = true;
-                            Some(Err(e))
-                        }
-                    },
-                };
-                if let Some(item) = item {
-                    return Some((item, (messages, state)));
-                }
-            }
-        },
-    ))
+    translate(messages, state)
 }
 
 /// What the translation remembers between messages.
@@ -77,7 +49,7 @@ struct StreamState {
 }
 
 impl StreamState {
-    fn on_message(&mut self, m: &Message) -> Result<Option<ChatChunk>> {
+    fn translate_message(&mut self, m: &Message) -> Result<Option<ChatChunk>> {
         match m.header(":message-type") {
             Some("event") | None => {}
             Some("exception") => return Err(self.exception(m)),
@@ -152,19 +124,6 @@ impl StreamState {
         })
     }
 
-    /// The end of the body. After `messageStop` the answer is complete (the usage `metadata`
-    /// is optional); before it the answer is truncated, which must not look complete.
-    fn on_end(&mut self) -> Option<Result<ChatChunk>> {
-        if self.finished {
-            None
-        } else {
-            Some(Err(Error::BadUpstreamResponse {
-                provider: self.provider.clone(),
-                message: "stream ended before the message was complete".into(),
-            }))
-        }
-    }
-
     fn decode<T: DeserializeOwned>(&self, m: &Message) -> Result<T> {
         serde_json::from_slice(&m.payload).map_err(|e| Error::BadUpstreamResponse {
             provider: self.provider.clone(),
@@ -196,5 +155,27 @@ impl StreamState {
             code: None,
             param: None,
         }))
+    }
+}
+
+impl ChunkTranslator for StreamState {
+    type Event = Message;
+
+    fn on_event(&mut self, m: &Message) -> Result<Option<ChatChunk>> {
+        self.translate_message(m)
+    }
+
+    /// The end of the body. After `messageStop` the answer is complete (the usage `metadata`
+    /// is optional); before it the answer is truncated, which must not look complete.
+    fn on_end(&mut self) -> Option<Result<ChatChunk>> {
+        if self.finished {
+            None
+        } else {
+            Some(Err(cut_short(&self.provider)))
+        }
+    }
+
+    fn is_done(&self) -> bool {
+        self.done
     }
 }

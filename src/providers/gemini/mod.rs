@@ -8,7 +8,7 @@
 //! [`generate`] and [`generate_stream`] add HTTP for any URL and auth, so the `vertex` wire
 //! format sends Gemini models through the same code.
 
-use futures_util::{Stream, StreamExt};
+use futures_util::Stream;
 use serde::Deserialize;
 use serde_json::Value;
 

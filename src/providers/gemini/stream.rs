@@ -6,6 +6,7 @@
 
 use super::*;
 use crate::providers::chunk_frame::ChunkFrame;
+use crate::providers::translated::{cut_short, translate, ChunkTranslator};
 
 /// Translates Gemini's SSE events into OpenAI chunks for `model` (the name asked for, used when
 /// the chunks name no model version). An error event or a transport error ends the stream with
@@ -21,38 +22,8 @@ where
         started: false,
         finished: false,
         tool_calls: 0,
-        done: false,
     };
-    Box::pin(futures_util::stream::unfold(
-        (Box::pin(events), state),
-        |(mut events, mut state)| async move {
-            loop {
-                if state.done {
-                    return None;
-                }
-                let item = match events.next().await {
-                    None => {
-                        state.done = true;
-                        Some(state.on_end())
-                    }
-                    Some(Err(e)) => {
-                        state.done = true;
-                        Some(Err(e))
-                    }
-                    Some(Ok(ev)) => match state.on_sse(&ev) {
-                        Ok(chunk) => chunk.map(Ok),
-                        Err(e) => {
-                            state.done = true;
-                            Some(Err(e))
-                        }
-                    },
-                };
-                if let Some(item) = item {
-                    return Some((item, (events, state)));
-                }
-            }
-        },
-    ))
+    translate(events, state)
 }
 
 /// What the translation remembers between chunks.
@@ -66,7 +37,6 @@ struct StreamState {
     finished: bool,
     /// Tool calls sent so far: OpenAI numbers them across the whole message.
     tool_calls: u32,
-    done: bool,
 }
 
 /// An SSE payload: a chunk, or Google's error object when the stream fails midway.
@@ -78,7 +48,7 @@ enum Payload {
 }
 
 impl StreamState {
-    fn on_sse(&mut self, ev: &SseEvent) -> Result<Option<ChatChunk>> {
+    fn translate_event(&mut self, ev: &SseEvent) -> Result<Option<ChatChunk>> {
         let data = ev.data.trim();
         if data.is_empty() || data == "[DONE]" {
             return Ok(None);
@@ -158,16 +128,25 @@ impl StreamState {
 
     /// The end of the byte stream: the usage chunk after a finish reason; before one the
     /// answer is truncated, which must not look like a complete answer.
-    fn on_end(&mut self) -> Result<ChatChunk> {
+    fn end(&mut self) -> Result<ChatChunk> {
         if !self.finished {
-            return Err(Error::BadUpstreamResponse {
-                provider: self.provider.clone(),
-                message: "stream ended before the answer was complete".into(),
-            });
+            return Err(cut_short(&self.provider));
         }
         Ok(ChatChunk {
             usage: Some(self.usage.as_ref().map(to_usage).unwrap_or_default()),
             ..self.frame.empty()
         })
+    }
+}
+
+impl ChunkTranslator for StreamState {
+    type Event = SseEvent;
+
+    fn on_event(&mut self, ev: &SseEvent) -> Result<Option<ChatChunk>> {
+        self.translate_event(ev)
+    }
+
+    fn on_end(&mut self) -> Option<Result<ChatChunk>> {
+        Some(self.end())
     }
 }

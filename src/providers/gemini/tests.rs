@@ -1,6 +1,7 @@
 //! Translation tests over fixtures in Gemini's wire format.
 
 use bytes::Bytes;
+use futures_util::StreamExt;
 use serde_json::json;
 
 use super::*;
