@@ -11,7 +11,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use axum::routing::any;
+use axum::routing::{any, MethodRouter};
 use axum::Router;
 use http::{HeaderMap, Method, Uri};
 use serde::Deserialize;
@@ -59,53 +59,29 @@ const GENAI: Native = Native {
     auth: Auth::Header("x-goog-api-key"),
 };
 
-/// The passthrough route set.
+/// The passthrough route set: `{prefix}/{*rest}` for each native API.
 pub fn routes() -> Router<Arc<AppState>> {
-    Router::new()
-        .route("/openai_passthrough/{*rest}", any(openai))
-        .route("/anthropic_passthrough/{*rest}", any(anthropic))
-        .route("/azure_passthrough/{*rest}", any(azure))
-        .route("/genai_passthrough/{*rest}", any(genai))
+    [&OPENAI, &ANTHROPIC, &AZURE, &GENAI]
+        .into_iter()
+        .fold(Router::new(), |router, native| {
+            router.route(
+                &format!("{}/{{*rest}}", native.prefix),
+                native_route(native),
+            )
+        })
 }
 
-async fn openai(
-    state: State<Arc<AppState>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    forward(&OPENAI, state, method, uri, headers, body).await
-}
-
-async fn anthropic(
-    state: State<Arc<AppState>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    forward(&ANTHROPIC, state, method, uri, headers, body).await
-}
-
-async fn azure(
-    state: State<Arc<AppState>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    forward(&AZURE, state, method, uri, headers, body).await
-}
-
-async fn genai(
-    state: State<Arc<AppState>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    forward(&GENAI, state, method, uri, headers, body).await
+/// Every method of one native API's routes, forwarded by [`forward`].
+fn native_route(native: &'static Native) -> MethodRouter<Arc<AppState>> {
+    any(
+        move |state: State<Arc<AppState>>,
+              method: Method,
+              uri: Uri,
+              headers: HeaderMap,
+              body: Result<Bytes, BytesRejection>| {
+            forward(native, state, method, uri, headers, body)
+        },
+    )
 }
 
 async fn forward(
