@@ -198,6 +198,26 @@ pub struct ContentPart {
     pub extra: JsonObject,
 }
 
+impl ContentPart {
+    /// The text a `text` or `refusal` part carries (an assistant's refusal is text it said);
+    /// empty when there is none.
+    pub fn text_or_refusal(&self) -> &str {
+        self.text
+            .as_deref()
+            .or_else(|| self.extra.get("refusal").and_then(Value::as_str))
+            .unwrap_or_default()
+    }
+
+    /// The image of an `image_url` part of message `i`; a part without one is a client error.
+    pub fn required_image(&self, i: usize) -> crate::Result<&ImageUrl> {
+        self.image_url.as_ref().ok_or_else(|| {
+            crate::Error::BadRequest(format!(
+                "messages[{i}]: an image_url part needs image_url.url"
+            ))
+        })
+    }
+}
+
 /// `image_url` of a content part: an https URL or a `data:` URL.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ImageUrl {
@@ -668,6 +688,25 @@ pub struct ErrorDetail {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn parts_give_their_text_or_refusal_and_require_their_image() {
+        let part = |v: serde_json::Value| serde_json::from_value::<ContentPart>(v).unwrap();
+        assert_eq!(
+            part(json!({"type": "text", "text": "hi"})).text_or_refusal(),
+            "hi"
+        );
+        let refusal = part(json!({"type": "refusal", "refusal": "I can't"}));
+        assert_eq!(refusal.text_or_refusal(), "I can't");
+        assert_eq!(part(json!({"type": "text"})).text_or_refusal(), "");
+        let image = part(json!({"type": "image_url", "image_url": {"url": "https://x/y.png"}}));
+        assert_eq!(image.required_image(0).unwrap().url, "https://x/y.png");
+        let missing = part(json!({"type": "image_url"}))
+            .required_image(3)
+            .unwrap_err();
+        assert!(missing.to_string().contains("messages[3]"), "{missing}");
+    }
 
     #[test]
     fn chat_request_keeps_unknown_fields_apart() {

@@ -277,24 +277,11 @@ fn part_block(
     match part.kind.as_str() {
         // An assistant's refusal part is text it said.
         "text" | "refusal" => {
-            let text = part
-                .text
-                .clone()
-                .or_else(|| {
-                    part.extra
-                        .get("refusal")
-                        .and_then(Value::as_str)
-                        .map(str::to_owned)
-                })
-                .unwrap_or_default();
-            Ok((!text.is_empty()).then(|| text_block(text, cache_control)))
+            let text = part.text_or_refusal();
+            Ok((!text.is_empty()).then(|| text_block(text.to_owned(), cache_control)))
         }
         "image_url" if allowed == PartsAllowed::Media => {
-            let Some(image) = &part.image_url else {
-                return Err(Error::BadRequest(format!(
-                    "messages[{i}]: an image_url part needs image_url.url"
-                )));
-            };
+            let image = part.required_image(i)?;
             let source = media_source(&image.url, i)?;
             Ok(Some(wire::ContentBlock::Image {
                 source,

@@ -200,24 +200,11 @@ fn text_block(text: String) -> wire::ContentBlock {
 fn part_block(part: &ContentPart, i: usize, media: bool) -> Result<Option<wire::ContentBlock>> {
     match part.kind.as_str() {
         "text" | "refusal" => {
-            let text = part
-                .text
-                .clone()
-                .or_else(|| {
-                    part.extra
-                        .get("refusal")
-                        .and_then(Value::as_str)
-                        .map(str::to_owned)
-                })
-                .unwrap_or_default();
-            Ok((!text.is_empty()).then(|| text_block(text)))
+            let text = part.text_or_refusal();
+            Ok((!text.is_empty()).then(|| text_block(text.to_owned())))
         }
         "image_url" if media => {
-            let Some(image) = &part.image_url else {
-                return Err(Error::BadRequest(format!(
-                    "messages[{i}]: an image_url part needs image_url.url"
-                )));
-            };
+            let image = part.required_image(i)?;
             Ok(Some(wire::ContentBlock {
                 image: Some(image_block(&image.url, i)?),
                 ..Default::default()

@@ -197,19 +197,11 @@ fn to_part(part: &ContentPart, i: usize) -> Result<Option<wire::Part>> {
     };
     match part.kind.as_str() {
         "text" | "refusal" => {
-            let text = part
-                .text
-                .as_deref()
-                .or_else(|| part.extra.get("refusal").and_then(Value::as_str))
-                .unwrap_or_default();
+            let text = part.text_or_refusal();
             Ok((!text.is_empty()).then(|| text_part(text.to_owned())))
         }
         "image_url" => {
-            let Some(image) = &part.image_url else {
-                return Err(Error::BadRequest(format!(
-                    "messages[{i}]: an image_url part needs image_url.url"
-                )));
-            };
+            let image = part.required_image(i)?;
             media_part(&image.url, i).map(Some)
         }
         "input_audio" => {
