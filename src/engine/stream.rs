@@ -276,6 +276,20 @@ mod tests {
     use super::*;
     use futures_util::StreamExt;
 
+    fn with_idle_limit_of_5s(provider_stream: ChunkStream<ChatChunk>) -> ChunkStream<ChatChunk> {
+        let template = ExtraFields {
+            provider: "openai".into(),
+            ..ExtraFields::default()
+        };
+        finish(
+            provider_stream,
+            template,
+            Duration::from_secs(5),
+            Instant::now(),
+            None,
+        )
+    }
+
     #[tokio::test(start_paused = true)]
     async fn steady_chunks_never_time_out_however_long_the_stream() {
         // A chunk every 3 s for 12 s, then a 6 s silence: only the silence is over the 5 s idle
@@ -286,16 +300,7 @@ mod tests {
             tokio::time::sleep(Duration::from_secs(gap)).await;
             Some((Ok(ChatChunk::default()), i + 1))
         });
-        let mut s = finish::<ChatChunk>(
-            Box::pin(slow),
-            ExtraFields {
-                provider: "openai".into(),
-                ..ExtraFields::default()
-            },
-            Duration::from_secs(5),
-            Instant::now(),
-            None,
-        );
+        let mut s = with_idle_limit_of_5s(Box::pin(slow));
         for i in 0..4 {
             let chunk = s.next().await.unwrap().unwrap();
             assert_eq!(chunk.extra_fields.unwrap().chunk_index, Some(i));
@@ -308,16 +313,7 @@ mod tests {
     async fn chunks_are_numbered_and_silence_times_out() {
         let slow = futures_util::stream::iter(vec![Ok(ChatChunk::default())])
             .chain(futures_util::stream::pending());
-        let mut s = finish::<ChatChunk>(
-            Box::pin(slow),
-            ExtraFields {
-                provider: "openai".into(),
-                ..ExtraFields::default()
-            },
-            Duration::from_secs(5),
-            Instant::now(),
-            None,
-        );
+        let mut s = with_idle_limit_of_5s(Box::pin(slow));
         let first = s.next().await.unwrap().unwrap();
         assert_eq!(first.extra_fields.unwrap().chunk_index, Some(0));
         assert!(matches!(s.next().await, Some(Err(Error::Timeout { .. }))));
