@@ -16,6 +16,29 @@ async fn gateway(mock: &Mock) -> Gateway {
 }
 
 #[tokio::test]
+async fn an_upstream_redirect_is_not_followed_and_the_key_goes_nowhere_else() {
+    within(60, async {
+        let mock = Mock::anthropic("claude").await;
+        let elsewhere = Mock::anthropic("elsewhere").await;
+        mock.redirect_inference_to(&elsewhere.url);
+        let gw = gateway(&mock).await;
+        let body = json!({
+            "model": "anthropic/claude-3-5-haiku-20241022",
+            "messages": [{"role": "user", "content": "Hello there"}],
+            "max_tokens": 16
+        });
+        let (status, resp) = gw.chat(&body).await;
+        // The key travels in `x-api-key`, which an HTTP client following a redirect to another
+        // host would send along (it strips only `Authorization` and cookies).
+        assert_eq!(elsewhere.count(), 0, "the redirect was followed");
+        assert_eq!(status, 502, "{resp}");
+        let message = assert_error_shape(&resp, 502);
+        assert!(message.contains("redirect"), "{message}");
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn chat_json_is_translated_to_messages_and_back() {
     within(60, async {
         let mock = Mock::anthropic("claude").await;

@@ -200,6 +200,10 @@ fn http_client(n: &NetworkConfig) -> std::result::Result<reqwest::Client, String
         .pool_idle_timeout(Duration::from_secs(90))
         .pool_max_idle_per_host(n.max_conns_per_host)
         .tcp_nodelay(true)
+        // A redirect is answered as an error, never followed: following one would resend the
+        // prompt, and keys in headers other than `Authorization` (`x-api-key`, `api-key`,
+        // `x-goog-api-key`), to whatever host it names. Bifrost does not follow them either.
+        .redirect(reqwest::redirect::Policy::none())
         .danger_accept_invalid_certs(n.insecure_skip_verify);
     if let Some(pem) = &n.ca_cert_pem {
         let cert = reqwest::Certificate::from_pem(pem.as_bytes())

@@ -133,12 +133,34 @@ async fn send(
     if (200..300).contains(&status) {
         return Ok(resp);
     }
+    if (300..400).contains(&status) {
+        return Err(Error::Upstream(Box::new(redirect_refused(
+            call.provider,
+            status,
+        ))));
+    }
     let body = whole_body(call, resp).await?;
     Err(Error::Upstream(Box::new(parse_error(
         call.provider,
         status,
         &body,
     ))))
+}
+
+/// A provider that answered with a redirect: a bad gateway, with what to fix (the URL it named
+/// is left out, as it may carry anything).
+fn redirect_refused(provider: &str, status: u16) -> UpstreamError {
+    UpstreamError {
+        provider: provider.to_owned(),
+        status: 502,
+        message: format!(
+            "the provider answered HTTP {status}, a redirect; upstream redirects are not \
+             followed: check the provider's base_url"
+        ),
+        error_type: None,
+        code: None,
+        param: None,
+    }
 }
 
 /// Sends a request with the call's headers and auth and returns the response head whatever

@@ -99,6 +99,8 @@ pub struct MockState {
     pub connections: AtomicUsize,
     /// Streams wait this long after their last event before the body ends.
     linger_ms: AtomicU64,
+    /// Inference calls are answered `307` to this URL plus their path.
+    redirect_to: Mutex<Option<String>>,
     /// The mock's own URL (the audience its token endpoint expects).
     pub self_url: Mutex<String>,
     /// Access tokens the token endpoint issued.
@@ -278,6 +280,12 @@ impl Mock {
             .store(u64::try_from(d.as_millis()).unwrap(), Ordering::SeqCst);
     }
 
+    /// Inference calls are answered `307 Temporary Redirect` to `url` (plus the call's path),
+    /// as a moved or hijacked endpoint would.
+    pub fn redirect_inference_to(&self, url: &str) {
+        *self.state.redirect_to.lock().unwrap() = Some(url.to_owned());
+    }
+
     /// Streams send one event and then wait until the returned notify is notified.
     pub fn gate_streams(&self) -> Arc<Notify> {
         let n = Arc::new(Notify::new());
@@ -340,6 +348,14 @@ async fn handle(
             Kind::Anthropic => rec.header("x-api-key"),
             Kind::Gemini => rec.header("x-goog-api-key").or(rec.bearer()),
         };
+        let redirect = state.redirect_to.lock().unwrap().clone();
+        if let Some(url) = redirect {
+            return Response::builder()
+                .status(307)
+                .header("location", format!("{url}{}", rec.path))
+                .body(Body::empty())
+                .unwrap();
+        }
         if let Some((status, body)) = state.next_failure(key) {
             return json_response(status, &body);
         }
