@@ -917,21 +917,29 @@ fn million_rows_pages_stay_fast() {
     );
 }
 
-#[test]
-fn a_version_1_database_gets_its_rollup_filled() {
+/// A logs.db with only the first `version` migrations applied and `rows` (the VALUES of an
+/// insert of id, timestamp, object, provider, model, status, latency, total_tokens, cost) in it:
+/// what an older gateway left behind.
+fn database_at_version(version: usize, rows: &str) -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("logs.db");
-    {
-        let mut conn = Connection::open(&path).unwrap();
-        crate::store::migrate(&mut conn, &MIGRATIONS[..1]).unwrap();
-        conn.execute_batch(
-            "INSERT INTO logs (id, timestamp, object, provider, model, status, latency, \
-               total_tokens, cost) VALUES \
-             ('a', 1767225600000, 'chat_completion', 'openai', 'm', 'success', 10, 5, 0.5), \
-             ('b', 1767225600001, 'chat_completion', 'openai', 'm', 'error', 30, 0, NULL)",
-        )
-        .unwrap();
-    }
+    let mut conn = Connection::open(&path).unwrap();
+    crate::store::migrate(&mut conn, &MIGRATIONS[..version]).unwrap();
+    conn.execute_batch(&format!(
+        "INSERT INTO logs (id, timestamp, object, provider, model, status, latency, \
+           total_tokens, cost) VALUES {rows}"
+    ))
+    .unwrap();
+    (dir, path)
+}
+
+#[test]
+fn a_version_1_database_gets_its_rollup_filled() {
+    let (_dir, path) = database_at_version(
+        1,
+        "('a', 1767225600000, 'chat_completion', 'openai', 'm', 'success', 10, 5, 0.5), \
+         ('b', 1767225600001, 'chat_completion', 'openai', 'm', 'error', 30, 0, NULL)",
+    );
     let store = LogsStore::open(&path).unwrap();
     let stats = store.stats(&LogFilter::default()).unwrap();
     assert_eq!(
@@ -1062,20 +1070,12 @@ fn ranked_sorts_page_in_exact_value_order() {
 
 #[test]
 fn a_version_2_database_gets_its_sort_ranks() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("logs.db");
-    {
-        let mut conn = Connection::open(&path).unwrap();
-        crate::store::migrate(&mut conn, &MIGRATIONS[..2]).unwrap();
-        conn.execute_batch(
-            "INSERT INTO logs (id, timestamp, object, provider, model, status, latency, \
-               total_tokens, cost) VALUES \
-             ('a', 1767225600000, 'chat_completion', 'openai', 'm', 'success', 10, 500, 0.5), \
-             ('b', 1767225600001, 'chat_completion', 'openai', 'm', 'error', 30, 0, NULL), \
-             ('c', 1767225600002, 'chat_completion', 'openai', 'm', 'success', 20, 7, 0.01)",
-        )
-        .unwrap();
-    }
+    let (_dir, path) = database_at_version(
+        2,
+        "('a', 1767225600000, 'chat_completion', 'openai', 'm', 'success', 10, 500, 0.5), \
+         ('b', 1767225600001, 'chat_completion', 'openai', 'm', 'error', 30, 0, NULL), \
+         ('c', 1767225600002, 'chat_completion', 'openai', 'm', 'success', 20, 7, 0.01)",
+    );
     let store = LogsStore::open(&path).unwrap();
     let ids = |sort_by, order| -> String {
         let page = Page {
