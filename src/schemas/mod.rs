@@ -8,6 +8,7 @@ pub mod anthropic;
 pub mod bifrost;
 pub mod cohere;
 pub mod genai;
+mod open;
 pub mod openai;
 pub mod rerank;
 pub mod responses;

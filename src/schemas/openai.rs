@@ -4,16 +4,18 @@
 //! forwarded only when the client asks for it (`x-bf-passthrough-extra-params: true`), as
 //! Bifrost does. Response types keep unknown fields so that nothing a provider adds is lost.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
+use super::open::deserialize_keeping_extra;
 use super::ExtraFields;
 
 /// Any JSON object.
 pub type JsonObject = Map<String, Value>;
 
 /// `POST /v1/chat/completions` body.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct ChatRequest {
     /// `provider/model` as the client sent it. Not serialized: the upstream model is set per call.
     #[serde(skip_serializing)]
@@ -119,7 +121,7 @@ pub struct ChatRequest {
 }
 
 /// `stream_options`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct StreamOptions {
     /// Send a last chunk with usage.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -130,7 +132,7 @@ pub struct StreamOptions {
 }
 
 /// One message of a conversation, in a request or a response.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ChatMessage {
     /// `system`, `developer`, `user`, `assistant` or `tool`.
     pub role: String,
@@ -158,7 +160,7 @@ pub struct ChatMessage {
 }
 
 /// Message content: a plain string or a list of typed parts.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum MessageContent {
     /// Plain text.
@@ -182,7 +184,7 @@ impl MessageContent {
 }
 
 /// One content part.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ContentPart {
     /// `text`, `image_url`, `input_audio`, `file`, ...
     #[serde(rename = "type")]
@@ -347,10 +349,89 @@ pub struct Usage {
     pub total_tokens: u64,
     /// `cached_tokens`, `audio_tokens`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub prompt_tokens_details: Option<Value>,
+    pub prompt_tokens_details: Option<TokenDetails>,
     /// `reasoning_tokens`, ...
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub completion_tokens_details: Option<Value>,
+    pub completion_tokens_details: Option<TokenDetails>,
+}
+
+impl Usage {
+    /// A counter of `prompt_tokens_details` (`cached_tokens`, ...), 0 when absent.
+    pub fn prompt_detail(&self, name: &str) -> u64 {
+        self.prompt_tokens_details
+            .as_ref()
+            .map_or(0, |d| d.count(name))
+    }
+
+    /// A counter of `completion_tokens_details` (`reasoning_tokens`, ...), 0 when absent.
+    pub fn completion_detail(&self, name: &str) -> u64 {
+        self.completion_tokens_details
+            .as_ref()
+            .map_or(0, |d| d.count(name))
+    }
+}
+
+/// `prompt_tokens_details` or `completion_tokens_details`: the counters a provider breaks usage
+/// into (`cached_tokens`, `reasoning_tokens`, ...), kept as the JSON text they arrived as. The
+/// gateway reads one or two of them; building a map of each on every answer, and copying it
+/// with every copy of the usage, cost more than the rest of the usage did.
+///
+/// Only `serde_json` can deserialize it (it is a [`RawValue`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct TokenDetails(Box<RawValue>);
+
+impl TokenDetails {
+    /// `{"<name>": count}`. `name` is a plain field name (letters, digits, `_`).
+    pub fn of(name: &str, count: u64) -> Self {
+        let text = format!("{{\"{name}\":{count}}}");
+        Self(RawValue::from_string(text).unwrap_or_else(|_| RawValue::NULL.to_owned()))
+    }
+
+    /// Counters given as a JSON object.
+    pub fn from_value(value: &Value) -> Self {
+        Self(serde_json::value::to_raw_value(value).unwrap_or_else(|_| RawValue::NULL.to_owned()))
+    }
+
+    /// The counter `name`, 0 when it is absent or not a whole number.
+    pub fn count(&self, name: &str) -> u64 {
+        let mut de = serde_json::Deserializer::from_str(self.0.get());
+        serde::Deserializer::deserialize_map(&mut de, FindCount(name)).unwrap_or(0)
+    }
+
+    /// The counters as a JSON value.
+    pub fn to_value(&self) -> Value {
+        serde_json::from_str(self.0.get()).unwrap_or(Value::Null)
+    }
+}
+
+impl PartialEq for TokenDetails {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.get() == other.0.get()
+    }
+}
+
+/// Reads one counter of a details object without building a map of it.
+struct FindCount<'a>(&'a str);
+
+impl<'de> serde::de::Visitor<'de> for FindCount<'_> {
+    type Value = u64;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an object of token counts")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<u64, A::Error> {
+        let mut found = 0;
+        while let Some(key) = map.next_key::<super::open::Key<'de>>()? {
+            if key.as_str() == self.0 {
+                found = map.next_value::<Value>()?.as_u64().unwrap_or(0);
+            } else {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(found)
+    }
 }
 
 /// `chat.completion.chunk` stream event.
@@ -404,7 +485,7 @@ pub struct ChunkChoice {
 }
 
 /// The incremental part of a message.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ChunkDelta {
     /// `assistant`, on the first chunk.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -455,7 +536,7 @@ pub struct ChunkFunctionCall {
 }
 
 /// `POST /v1/completions` body.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct TextRequest {
     /// `provider/model` as the client sent it. Not serialized: the upstream model is set per call.
     #[serde(skip_serializing)]
@@ -569,7 +650,7 @@ pub struct TextChoice {
 }
 
 /// `POST /v1/embeddings` body.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct EmbeddingRequest {
     /// `provider/model` as the client sent it. Not serialized: the upstream model is set per call.
     #[serde(skip_serializing)]
@@ -685,6 +766,166 @@ pub struct ErrorDetail {
     pub code: Option<Value>,
 }
 
+// Parsing without the buffering of `#[serde(flatten)]`: see `schemas::open`.
+
+/// A string or an array of parts, told apart by the JSON value's type (what
+/// `#[serde(untagged)]` does by buffering the value and trying each variant in turn).
+impl<'de> Deserialize<'de> for MessageContent {
+    fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        struct ContentVisitor;
+
+        impl<'de> serde::de::Visitor<'de> for ContentVisitor {
+            type Value = MessageContent;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string or an array of content parts")
+            }
+
+            fn visit_str<E>(self, s: &str) -> Result<MessageContent, E> {
+                Ok(MessageContent::Text(s.to_owned()))
+            }
+
+            fn visit_string<E>(self, s: String) -> Result<MessageContent, E> {
+                Ok(MessageContent::Text(s))
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                seq: A,
+            ) -> Result<MessageContent, A::Error> {
+                let parts = Vec::<ContentPart>::deserialize(
+                    serde::de::value::SeqAccessDeserializer::new(seq),
+                )?;
+                Ok(MessageContent::Parts(parts))
+            }
+        }
+
+        de.deserialize_any(ContentVisitor)
+    }
+}
+
+deserialize_keeping_extra! {
+    ChatRequest, "a chat completion request",
+    required { model: "model", messages: "messages" }
+    optional {
+        fallbacks: "fallbacks",
+        stream: "stream",
+        stream_options: "stream_options",
+        temperature: "temperature",
+        top_p: "top_p",
+        max_tokens: "max_tokens",
+        max_completion_tokens: "max_completion_tokens",
+        stop: "stop",
+        n: "n",
+        presence_penalty: "presence_penalty",
+        frequency_penalty: "frequency_penalty",
+        logit_bias: "logit_bias",
+        logprobs: "logprobs",
+        top_logprobs: "top_logprobs",
+        seed: "seed",
+        user: "user",
+        response_format: "response_format",
+        tools: "tools",
+        tool_choice: "tool_choice",
+        parallel_tool_calls: "parallel_tool_calls",
+        reasoning_effort: "reasoning_effort",
+        metadata: "metadata",
+        store: "store",
+        service_tier: "service_tier",
+        modalities: "modalities",
+        audio: "audio",
+        prediction: "prediction",
+        prompt_cache_key: "prompt_cache_key",
+        safety_identifier: "safety_identifier",
+        verbosity: "verbosity",
+        web_search_options: "web_search_options",
+    }
+    extra: extra,
+}
+
+deserialize_keeping_extra! {
+    StreamOptions, "stream options",
+    required {  }
+    optional {
+        include_usage: "include_usage",
+    }
+    extra: extra,
+}
+
+deserialize_keeping_extra! {
+    ChatMessage, "a chat message",
+    required { role: "role" }
+    optional {
+        content: "content",
+        name: "name",
+        tool_calls: "tool_calls",
+        tool_call_id: "tool_call_id",
+        refusal: "refusal",
+        reasoning_content: "reasoning_content",
+    }
+    extra: extra,
+}
+
+deserialize_keeping_extra! {
+    ContentPart, "a content part",
+    required { kind: "type" }
+    optional {
+        text: "text",
+        image_url: "image_url",
+    }
+    extra: extra,
+}
+
+deserialize_keeping_extra! {
+    ChunkDelta, "a chunk delta",
+    required {  }
+    optional {
+        role: "role",
+        content: "content",
+        reasoning_content: "reasoning_content",
+        tool_calls: "tool_calls",
+        refusal: "refusal",
+    }
+    extra: extra,
+}
+
+deserialize_keeping_extra! {
+    TextRequest, "a text completion request",
+    required { model: "model", prompt: "prompt" }
+    optional {
+        fallbacks: "fallbacks",
+        stream: "stream",
+        stream_options: "stream_options",
+        max_tokens: "max_tokens",
+        temperature: "temperature",
+        top_p: "top_p",
+        n: "n",
+        stop: "stop",
+        presence_penalty: "presence_penalty",
+        frequency_penalty: "frequency_penalty",
+        logprobs: "logprobs",
+        echo: "echo",
+        best_of: "best_of",
+        suffix: "suffix",
+        seed: "seed",
+        logit_bias: "logit_bias",
+        user: "user",
+    }
+    extra: extra,
+}
+
+deserialize_keeping_extra! {
+    EmbeddingRequest, "an embedding request",
+    required { model: "model", input: "input" }
+    optional {
+        fallbacks: "fallbacks",
+        encoding_format: "encoding_format",
+        dimensions: "dimensions",
+        user: "user",
+    }
+    extra: extra,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -731,5 +972,110 @@ mod tests {
         let json = r#"{"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"f","arguments":"{}"}}]}"#;
         let msg: ChatMessage = serde_json::from_str(json).unwrap();
         assert_eq!(serde_json::to_string(&msg).unwrap(), json);
+    }
+
+    #[test]
+    fn a_missing_required_field_is_named() {
+        let err = serde_json::from_str::<ChatRequest>(r#"{"model":"openai/gpt-4o"}"#).unwrap_err();
+        assert!(
+            err.to_string().contains("missing field `messages`"),
+            "{err}"
+        );
+        let err = serde_json::from_str::<ChatMessage>(r#"{"content":"hi"}"#).unwrap_err();
+        assert!(err.to_string().contains("missing field `role`"), "{err}");
+        let err = serde_json::from_str::<ContentPart>(r#"{"text":"hi"}"#).unwrap_err();
+        assert!(err.to_string().contains("missing field `type`"), "{err}");
+    }
+
+    #[test]
+    fn keys_with_escapes_and_repeated_keys_read_like_any_json_object() {
+        // `\u0074emperature` is "temperature"; a repeated key keeps its last value.
+        let req: ChatRequest = serde_json::from_str(
+            r#"{"model":"m","messages":[],"\u0074emperature":0.5,"x":1,"x":2,"top_p":0.1,"top_p":0.9}"#,
+        )
+        .unwrap();
+        assert_eq!(req.temperature, Some(0.5));
+        assert_eq!(req.top_p, Some(0.9));
+        assert_eq!(req.extra.get("x"), Some(&Value::from(2)));
+        assert_eq!(req.extra.len(), 1);
+    }
+
+    #[test]
+    fn content_is_text_or_parts_and_nothing_else() {
+        let text: ChatMessage = serde_json::from_str(r#"{"role":"user","content":"hi"}"#).unwrap();
+        assert_eq!(text.content, Some(MessageContent::Text("hi".into())));
+        let parts: ChatMessage =
+            serde_json::from_str(r#"{"role":"user","content":[{"type":"text","text":"a","cache_control":{"type":"ephemeral"}}]}"#)
+                .unwrap();
+        let Some(MessageContent::Parts(p)) = parts.content else {
+            panic!("parts expected")
+        };
+        assert_eq!(p[0].text.as_deref(), Some("a"));
+        assert_eq!(
+            p[0].extra.get("cache_control"),
+            Some(&json!({"type": "ephemeral"}))
+        );
+        let null: ChatMessage =
+            serde_json::from_str(r#"{"role":"assistant","content":null}"#).unwrap();
+        assert_eq!(null.content, None);
+        let err =
+            serde_json::from_str::<ChatMessage>(r#"{"role":"user","content":7}"#).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("a string or an array of content parts"),
+            "{err}"
+        );
+        let err = serde_json::from_str::<ChatMessage>(r#"["user","hi"]"#).unwrap_err();
+        assert!(err.to_string().contains("a chat message"), "{err}");
+    }
+
+    #[test]
+    fn chunk_deltas_keep_what_they_do_not_know() {
+        let chunk: ChatChunk = serde_json::from_str(
+            r#"{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"He","annotations":[]},"finish_reason":null}]}"#,
+        )
+        .unwrap();
+        let delta = &chunk.choices[0].delta;
+        assert_eq!(delta.content.as_deref(), Some("He"));
+        assert_eq!(delta.extra.get("annotations"), Some(&json!([])));
+        let out = serde_json::to_value(&chunk).unwrap();
+        assert_eq!(
+            out["choices"][0]["delta"],
+            json!({"content": "He", "annotations": []})
+        );
+    }
+
+    #[test]
+    fn token_details_keep_their_text_and_give_single_counts() {
+        let usage: Usage = serde_json::from_str(
+            r#"{"prompt_tokens":9,"completion_tokens":3,"total_tokens":12,
+                "prompt_tokens_details":{"audio_tokens":0,"cached_tokens":4},
+                "completion_tokens_details":{"reasoning_tokens":2.5,"x":{"y":[1]}}}"#,
+        )
+        .unwrap();
+        assert_eq!(usage.prompt_detail("cached_tokens"), 4);
+        assert_eq!(usage.prompt_detail("missing"), 0);
+        assert_eq!(
+            usage.completion_detail("reasoning_tokens"),
+            0,
+            "not a whole number"
+        );
+        let out = serde_json::to_string(&usage).unwrap();
+        assert!(
+            out.contains(r#""prompt_tokens_details":{"audio_tokens":0,"cached_tokens":4}"#),
+            "{out}"
+        );
+        assert_eq!(
+            TokenDetails::of("cached_tokens", 7).to_value(),
+            json!({"cached_tokens": 7})
+        );
+        assert_eq!(
+            TokenDetails::of("cached_tokens", 7).count("cached_tokens"),
+            7
+        );
+        assert_eq!(
+            TokenDetails::from_value(&json!({"cached_tokens": 1})),
+            TokenDetails::of("cached_tokens", 1)
+        );
     }
 }

@@ -91,9 +91,5 @@ pub(super) fn to_usage(usage: Option<&Usage>) -> wire::Usage {
 
 /// `prompt_tokens_details.cached_tokens`, 0 when absent.
 pub(super) fn cached_tokens(u: &Usage) -> u64 {
-    u.prompt_tokens_details
-        .as_ref()
-        .and_then(|d| d.get("cached_tokens"))
-        .and_then(serde_json::Value::as_u64)
-        .unwrap_or(0)
+    u.prompt_detail("cached_tokens")
 }

@@ -7,7 +7,7 @@ use crate::error::UpstreamError;
 use crate::ingress::StreamEncoder;
 use crate::schemas::openai::{
     ChatChoice, ChatChunk, ChatMessage, ChatResponse, ChunkChoice, ChunkDelta, ChunkFunctionCall,
-    ChunkToolCall, MessageContent, Usage,
+    ChunkToolCall, MessageContent, TokenDetails, Usage,
 };
 
 /// A coding-agent style request: system blocks with a cache breakpoint, tools, a tool round
@@ -182,7 +182,7 @@ fn chat_response(message: ChatMessage, finish: &str) -> ChatResponse {
             prompt_tokens: 30,
             completion_tokens: 7,
             total_tokens: 37,
-            prompt_tokens_details: Some(json!({"cached_tokens": 10})),
+            prompt_tokens_details: Some(TokenDetails::from_value(&json!({"cached_tokens": 10}))),
             completion_tokens_details: None,
         }),
         ..ChatResponse::default()

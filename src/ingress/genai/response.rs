@@ -1,7 +1,5 @@
 //! Canonical chat responses to `generateContent` answers.
 
-use serde_json::Value;
-
 use crate::ingress::arguments_object;
 use crate::schemas::genai as wire;
 use crate::schemas::openai::{ChatResponse, ToolCall, Usage};
@@ -80,14 +78,8 @@ pub(super) fn call_part(call: ToolCall) -> wire::Part {
 /// Gemini usage: `candidatesTokenCount` excludes thinking, which OpenAI's
 /// `completion_tokens` includes.
 pub(super) fn to_usage_metadata(u: &Usage) -> wire::UsageMetadata {
-    let detail = |v: &Option<Value>, key: &str| {
-        v.as_ref()
-            .and_then(|d| d.get(key))
-            .and_then(Value::as_u64)
-            .unwrap_or(0)
-    };
-    let thoughts = detail(&u.completion_tokens_details, "reasoning_tokens");
-    let cached = detail(&u.prompt_tokens_details, "cached_tokens");
+    let thoughts = u.completion_detail("reasoning_tokens");
+    let cached = u.prompt_detail("cached_tokens");
     wire::UsageMetadata {
         prompt_token_count: u.prompt_tokens,
         candidates_token_count: u.completion_tokens.saturating_sub(thoughts),

@@ -169,20 +169,14 @@ pub fn to_response(resp: ChatResponse, echo: &Echo) -> Response {
 
 /// Responses usage from chat usage.
 pub(super) fn to_usage(u: &Usage) -> ResponseUsage {
-    let detail = |v: &Option<Value>, key: &str| {
-        v.as_ref()
-            .and_then(|d| d.get(key))
-            .and_then(Value::as_u64)
-            .unwrap_or(0)
-    };
     ResponseUsage {
         input_tokens: u.prompt_tokens,
         input_tokens_details: InputTokensDetails {
-            cached_tokens: detail(&u.prompt_tokens_details, "cached_tokens"),
+            cached_tokens: u.prompt_detail("cached_tokens"),
         },
         output_tokens: u.completion_tokens,
         output_tokens_details: OutputTokensDetails {
-            reasoning_tokens: detail(&u.completion_tokens_details, "reasoning_tokens"),
+            reasoning_tokens: u.completion_detail("reasoning_tokens"),
         },
         total_tokens: u.total_tokens,
     }

@@ -6,7 +6,7 @@ use super::*;
 use crate::ingress::StreamEncoder;
 use crate::schemas::openai::{
     ChatChoice, ChatChunk, ChatMessage, ChatResponse, ChunkChoice, ChunkDelta, ChunkFunctionCall,
-    ChunkToolCall, Usage,
+    ChunkToolCall, TokenDetails, Usage,
 };
 use crate::schemas::responses::ResponsesRequest;
 
@@ -148,8 +148,10 @@ fn chat_response_becomes_a_response() {
             prompt_tokens: 9,
             completion_tokens: 3,
             total_tokens: 12,
-            prompt_tokens_details: Some(json!({"cached_tokens": 4})),
-            completion_tokens_details: Some(json!({"reasoning_tokens": 1})),
+            prompt_tokens_details: Some(TokenDetails::from_value(&json!({"cached_tokens": 4}))),
+            completion_tokens_details: Some(TokenDetails::from_value(
+                &json!({"reasoning_tokens": 1}),
+            )),
         }),
         ..ChatResponse::default()
     };

@@ -199,14 +199,7 @@ fn strip_date(model: &str) -> Option<&str> {
 
 /// The cost of a finished request.
 pub fn cost(price: &Price, usage: &Usage) -> f64 {
-    let detail = |name: &str| {
-        usage
-            .prompt_tokens_details
-            .as_ref()
-            .and_then(|d| d.get(name))
-            .and_then(Value::as_u64)
-            .unwrap_or(0)
-    };
+    let detail = |name: &str| usage.prompt_detail(name);
     let cached = detail("cached_tokens").min(usage.prompt_tokens);
     let written = detail("cache_creation_tokens")
         .max(detail("cache_write_tokens"))

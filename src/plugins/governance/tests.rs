@@ -14,6 +14,7 @@ use super::Governance;
 use crate::engine::tracking::{RequestRecord, Status};
 use crate::engine::{Admission, Admit};
 use crate::error::Error;
+use crate::schemas::openai::TokenDetails;
 use crate::schemas::openai::Usage;
 use crate::schemas::RequestType;
 use crate::store::ConfigStore;
@@ -262,7 +263,9 @@ fn cost_counts_cached_tokens_at_their_price() {
         prompt_tokens: 100,
         completion_tokens: 2,
         total_tokens: 102,
-        prompt_tokens_details: Some(json!({"cached_tokens": 60, "cache_creation_tokens": 20})),
+        prompt_tokens_details: Some(TokenDetails::from_value(
+            &json!({"cached_tokens": 60, "cache_creation_tokens": 20}),
+        )),
         ..Usage::default()
     };
     let c = pricing::cost(&p, &u);

@@ -1,6 +1,7 @@
 //! Anthropic Messages API answers to canonical responses.
 
 use super::*;
+use crate::schemas::openai::TokenDetails;
 
 /// Translates a Messages API response into a `chat.completion` created at `created`.
 pub fn to_chat_response(msg: wire::MessagesResponse, created: u64) -> ChatResponse {
@@ -108,7 +109,7 @@ pub(crate) fn to_usage(input: u64, output: u64, cache_read: u64, cache_creation:
         prompt_tokens: prompt,
         completion_tokens: output,
         total_tokens: prompt + output,
-        prompt_tokens_details: Some(serde_json::json!({ "cached_tokens": cache_read })),
+        prompt_tokens_details: Some(TokenDetails::of("cached_tokens", cache_read)),
         completion_tokens_details: None,
     }
 }

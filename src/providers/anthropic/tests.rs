@@ -402,7 +402,7 @@ fn text_response_with_cached_usage() {
     assert_eq!(usage.completion_tokens, 6);
     assert_eq!(usage.total_tokens, 2118);
     assert_eq!(
-        usage.prompt_tokens_details,
+        usage.prompt_tokens_details.map(|d| d.to_value()),
         Some(json!({"cached_tokens": 2000}))
     );
 }
@@ -428,7 +428,7 @@ fn tool_use_response_becomes_tool_calls() {
     );
     assert_eq!(r.choices[0].finish_reason.as_deref(), Some("tool_calls"));
     assert_eq!(
-        r.usage.unwrap().prompt_tokens_details,
+        r.usage.unwrap().prompt_tokens_details.map(|d| d.to_value()),
         Some(json!({"cached_tokens": 0}))
     );
 }
@@ -729,7 +729,7 @@ async fn stream_thinking_and_tool_indexes_count_only_tool_use_blocks() {
     let usage = chunks.last().unwrap().usage.clone().unwrap();
     assert_eq!((usage.prompt_tokens, usage.completion_tokens), (1020, 120));
     assert_eq!(
-        usage.prompt_tokens_details,
+        usage.prompt_tokens_details.map(|d| d.to_value()),
         Some(json!({"cached_tokens": 1000}))
     );
 }

@@ -1,6 +1,7 @@
 //! Cohere's `/v2/chat` answers to canonical chat responses.
 
 use super::*;
+use crate::schemas::openai::TokenDetails;
 
 /// Translates a chat answer. Text blocks become the content, `thinking` blocks the
 /// `reasoning_content`; the tool plan stands in for the content when the model only called
@@ -98,7 +99,7 @@ pub fn to_usage(units: Option<wire::Units>, cached: Option<u64>) -> Option<Usage
         total_tokens: prompt + completion,
         prompt_tokens_details: cached
             .filter(|c| *c > 0)
-            .map(|c| serde_json::json!({"cached_tokens": c})),
+            .map(|c| TokenDetails::of("cached_tokens", c)),
         completion_tokens_details: None,
     })
 }

@@ -1,6 +1,7 @@
 //! `generateContent`, embedding and model-list answers to canonical responses.
 
 use super::*;
+use crate::schemas::openai::TokenDetails;
 
 /// Translates a `generateContent` answer into a `chat.completion` for `model` (the name asked
 /// for, used when the answer names no model version), created at `created`.
@@ -142,11 +143,12 @@ pub fn to_usage(u: &wire::UsageMetadata) -> Usage {
         prompt_tokens: u.prompt_token_count,
         completion_tokens: completion,
         total_tokens: total,
-        prompt_tokens_details: Some(
-            serde_json::json!({ "cached_tokens": u.cached_content_token_count.unwrap_or(0) }),
-        ),
+        prompt_tokens_details: Some(TokenDetails::of(
+            "cached_tokens",
+            u.cached_content_token_count.unwrap_or(0),
+        )),
         completion_tokens_details: (thoughts > 0)
-            .then(|| serde_json::json!({ "reasoning_tokens": thoughts })),
+            .then(|| TokenDetails::of("reasoning_tokens", thoughts)),
     }
 }
 

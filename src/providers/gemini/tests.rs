@@ -249,9 +249,12 @@ fn text_answer_with_thoughts_and_usage() {
         (u.prompt_tokens, u.completion_tokens, u.total_tokens),
         (12, 15, 27)
     );
-    assert_eq!(u.prompt_tokens_details, Some(json!({"cached_tokens": 4})));
     assert_eq!(
-        u.completion_tokens_details,
+        u.prompt_tokens_details.map(|d| d.to_value()),
+        Some(json!({"cached_tokens": 4}))
+    );
+    assert_eq!(
+        u.completion_tokens_details.map(|d| d.to_value()),
         Some(json!({"reasoning_tokens": 10}))
     );
 }
