@@ -161,8 +161,10 @@ pub trait Observer: Send + Sync + 'static {
     }
     /// A request was accepted.
     fn started(&self, _record: &RequestRecord) {}
-    /// A request ended; called exactly once per accepted request.
-    fn finished(&self, record: RequestRecord);
+    /// A request ended; called exactly once per accepted request. The record is shared by
+    /// every observer: one that keeps it keeps the `Arc` (a clone of the record is made only
+    /// if it must be owned while another observer still holds it).
+    fn finished(&self, record: &Arc<RequestRecord>);
 }
 
 /// The guard that ends in exactly one record.
@@ -368,12 +370,9 @@ impl Tracker {
             for s in self.settlers.drain(..) {
                 s.settle(&mut r);
             }
-            // Every observer but the last gets a copy; the last takes the record.
-            if let Some((last, others)) = self.observers.split_last() {
-                for o in others {
-                    o.finished(r.clone());
-                }
-                last.finished(r);
+            let r = Arc::new(r);
+            for o in self.observers.iter() {
+                o.finished(&r);
             }
         }
     }
@@ -409,8 +408,8 @@ mod tests {
     #[derive(Default)]
     struct Collect(Mutex<Vec<RequestRecord>>);
     impl Observer for Collect {
-        fn finished(&self, record: RequestRecord) {
-            self.0.lock().unwrap().push(record);
+        fn finished(&self, record: &Arc<RequestRecord>) {
+            self.0.lock().unwrap().push(RequestRecord::clone(record));
         }
     }
 

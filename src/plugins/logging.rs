@@ -91,7 +91,7 @@ impl Logging {
 }
 
 enum Msg {
-    Record(Box<RequestRecord>),
+    Record(Arc<RequestRecord>),
     /// Write everything received so far, then answer.
     Flush(SyncSender<()>),
     /// Write everything received so far, answer and exit.
@@ -243,11 +243,11 @@ impl Observer for LogWriter {
         self.broadcast("create", &entry);
     }
 
-    fn finished(&self, record: RequestRecord) {
+    fn finished(&self, record: &Arc<RequestRecord>) {
         if self.paused.load(Ordering::Relaxed) {
             return;
         }
-        match self.tx.try_send(Msg::Record(Box::new(record))) {
+        match self.tx.try_send(Msg::Record(Arc::clone(record))) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => self.drops.add(1, "the log channel is full"),
             Err(TrySendError::Disconnected(_)) => self.drops.add(1, "the log writer has stopped"),
@@ -323,7 +323,9 @@ impl Worker {
     fn take(&mut self, msg: Msg) -> Option<Msg> {
         match msg {
             Msg::Record(r) => {
-                self.batch.push(entry_from_record(*r));
+                // Usually the last reference by now (the request path let go of it), so
+                // this takes the record rather than copying it.
+                self.batch.push(entry_from_record(Arc::unwrap_or_clone(r)));
                 None
             }
             control => Some(control),

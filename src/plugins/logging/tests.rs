@@ -81,7 +81,7 @@ fn a_burst_from_many_threads_is_written_exactly_once() {
             let w = Arc::clone(&writer);
             std::thread::spawn(move || {
                 for i in 0..1000 {
-                    w.finished(record(format!("{t}-{i}")));
+                    w.finished(&Arc::new(record(format!("{t}-{i}"))));
                 }
             })
         })
@@ -105,7 +105,7 @@ fn a_full_channel_drops_and_counts_never_blocks() {
     blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
     let started = Instant::now();
     for i in 0..2000 {
-        writer.finished(record(format!("r{i}")));
+        writer.finished(&Arc::new(record(format!("r{i}"))));
     }
     assert!(
         started.elapsed() < Duration::from_secs(2),
@@ -133,11 +133,11 @@ fn stop_writes_everything_queued_and_later_records_count_as_dropped() {
     let s = setup();
     let writer = LogWriter::start(&s.store, CHANNEL_CAPACITY).unwrap();
     for i in 0..1234 {
-        writer.finished(record(format!("q{i}")));
+        writer.finished(&Arc::new(record(format!("q{i}"))));
     }
     writer.flush_and_stop();
     assert_eq!(rows(&s.store), (1234, 1234));
-    writer.finished(record("late".into()));
+    writer.finished(&Arc::new(record("late".into())));
     assert_eq!(writer.dropped(), 1);
     // Stopping twice is harmless.
     writer.flush_and_stop();
@@ -150,7 +150,7 @@ fn live_events_say_create_then_update() {
     let mut events = writer.subscribe();
     let r = record("live".into());
     writer.started(&r);
-    writer.finished(r);
+    writer.finished(&Arc::new(r));
     writer.flush();
     let create: Value = serde_json::from_str(&events.try_recv().unwrap()).unwrap();
     assert_eq!(create["type"], "log");

@@ -91,7 +91,7 @@ pub fn config_from_plugins(plugins: Option<&Value>) -> Result<Option<OtelConfig>
 /// The observer half: enqueues each finished request.
 #[derive(Debug)]
 pub struct Otel {
-    queue: mpsc::Sender<Pending>,
+    queue: mpsc::Sender<Arc<RequestRecord>>,
     dropped: Arc<AtomicU64>,
 }
 
@@ -152,8 +152,9 @@ impl Otel {
 }
 
 impl Observer for Otel {
-    fn finished(&self, record: RequestRecord) {
-        if self.queue.try_send(Pending::from(record)).is_err() {
+    fn finished(&self, record: &Arc<RequestRecord>) {
+        // The record is turned into a span by the exporter, off the request path.
+        if self.queue.try_send(Arc::clone(record)).is_err() {
             self.dropped.fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -162,7 +163,7 @@ impl Observer for Otel {
 /// The background half: batches and exports.
 #[derive(Debug)]
 pub struct Exporter {
-    queue: mpsc::Receiver<Pending>,
+    queue: mpsc::Receiver<Arc<RequestRecord>>,
     transport: Transport,
     resource: Resource,
     dropped: Arc<AtomicU64>,
@@ -201,8 +202,8 @@ impl Exporter {
         loop {
             tokio::select! {
                 item = self.queue.recv() => match item {
-                    Some(p) => {
-                        batch.push(p);
+                    Some(record) => {
+                        batch.push(Pending::from(Arc::unwrap_or_clone(record)));
                         if batch.len() >= MAX_BATCH {
                             self.flush(&mut batch, &mut last_warn).await;
                         }
@@ -218,8 +219,8 @@ impl Exporter {
             }
         }
         // Shutting down: everything already queued goes out.
-        while let Ok(p) = self.queue.try_recv() {
-            batch.push(p);
+        while let Ok(record) = self.queue.try_recv() {
+            batch.push(Pending::from(Arc::unwrap_or_clone(record)));
             if batch.len() >= MAX_BATCH {
                 self.flush(&mut batch, &mut last_warn).await;
             }

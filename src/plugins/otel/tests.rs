@@ -240,7 +240,7 @@ fn a_full_queue_drops_and_counts_without_blocking() {
         serde_json::from_value(json!({"collector_url": "http://127.0.0.1:9"})).unwrap();
     let (otel, _exporter) = Otel::new(&config).unwrap();
     for _ in 0..QUEUE_CAPACITY + 3 {
-        otel.finished(record());
+        otel.finished(&Arc::new(record()));
     }
     assert_eq!(otel.dropped().load(Ordering::Relaxed), 3);
 }

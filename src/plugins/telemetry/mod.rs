@@ -344,8 +344,8 @@ impl Observer for Telemetry {
         false
     }
 
-    fn finished(&self, record: RequestRecord) {
-        self.observe(&record);
+    fn finished(&self, record: &Arc<RequestRecord>) {
+        self.observe(record);
     }
 }
 
