@@ -34,12 +34,9 @@ const ALWAYS_OPEN: &[&str] = &[
     "/api/oauth/callback",
 ];
 
-/// The middleware: lets the request through or answers 401 (429 after too many failures).
-pub async fn require_admin(
-    State(state): State<Arc<AppState>>,
-    req: Request,
-    next: Next,
-) -> Response {
+/// The middleware's admin check: lets the request through or answers 401 (429 after too
+/// many failures). Runs inside [`super::front`], within the metrics, so 401s are counted.
+pub async fn require_admin(state: &AppState, req: Request, next: Next) -> Response {
     let Some(gov) = state.governance.clone() else {
         return next.run(req).await;
     };
@@ -48,7 +45,7 @@ pub async fn require_admin(
     let path = req.uri().path();
     if !cfg.is_enabled
         || req.method() == http::Method::OPTIONS
-        || is_open(&state, path)
+        || is_open(state, path)
         // The dashboard's files and pages: the app itself shows the login.
         || crate::dashboard::is_public(&req)
     {

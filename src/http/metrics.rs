@@ -5,12 +5,12 @@
 //! URLs. Timing ends when the response head is ready, as in Bifrost: a stream's own duration is
 //! in `bifrost_upstream_latency_seconds` and the stream histograms.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::HttpBody;
 use axum::extract::{MatchedPath, Request, State};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use http::HeaderValue;
@@ -32,15 +32,20 @@ pub async fn metrics(State(telemetry): State<Arc<Telemetry>>) -> Response {
         .into_response()
 }
 
-/// Records `http_requests_total`, `http_request_duration_seconds` and the size histograms.
-pub async fn track(State(telemetry): State<Arc<Telemetry>>, req: Request, next: Next) -> Response {
+/// Records `http_requests_total`, `http_request_duration_seconds` and the size histograms of
+/// the request `inner` answers. Runs inside [`super::front`].
+pub async fn track<F, Fut>(telemetry: &Telemetry, req: Request, inner: F) -> Response
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: Future<Output = Response>,
+{
     let started = Instant::now();
     // `MatchedPath` holds an `Arc<str>`: cloning it is a reference count, not a copy.
     let path = req.extensions().get::<MatchedPath>().cloned();
     let method = labels::method(req.method());
     let custom = telemetry.http_custom_values(req.headers());
     let request_bytes = body_size(req.headers(), req.body().size_hint().exact());
-    let resp = next.run(req).await;
+    let resp = inner(req).await;
     let response_bytes = body_size(resp.headers(), resp.body().size_hint().exact());
     telemetry.observe_http(&HttpObservation {
         path: path.as_ref().map_or(UNMATCHED, MatchedPath::as_str),

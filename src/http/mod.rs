@@ -43,9 +43,10 @@ pub struct AppState {
 /// Builds the router.
 ///
 /// Layers, outermost first: CORS (answers preflights before anything else runs; origins from
-/// the current `client.allowed_origins`), then the body limit from the current
-/// `client.max_request_body_size_mb`, then the `http_*` metrics around each route (these and `/metrics` itself only
-/// when the telemetry plugin is on: off, `/metrics` answers the JSON 404 as in Bifrost).
+/// the current `client.allowed_origins`), then [`front`]: the body limit from the current
+/// `client.max_request_body_size_mb`, the `http_*` metrics around each route (these and
+/// `/metrics` itself only when the telemetry plugin is on: off, `/metrics` answers the JSON 404
+/// as in Bifrost) and admin auth.
 /// Unknown routes and wrong methods answer in Bifrost's error JSON, but for the dashboard's
 /// files and pages (`GET`, see [`crate::dashboard`]).
 pub fn router(state: Arc<AppState>) -> Router {
@@ -110,7 +111,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             get(metrics::metrics).with_state(Arc::clone(telemetry)),
         );
     }
-    let mut app = app
+    let app = app
         .route("/ws", get(logs::ws))
         .nest("/v1", inference.clone())
         // The OpenAI SDK drop-in prefix: base_url may end in /openai or /openai/v1.
@@ -122,22 +123,11 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(passthrough::routes())
         .nest("/api", api)
         .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
-        // Admin auth (`auth_config`) inside the metrics layer, so 401s are counted.
-        .layer(axum::middleware::from_fn_with_state(
-            Arc::clone(&state),
-            auth::require_admin,
-        ));
-    if let Some(telemetry) = &state.telemetry {
-        // Per route (so `MatchedPath` is known), inside the body limit and CORS.
-        app = app.layer(axum::middleware::from_fn_with_state(
-            Arc::clone(telemetry),
-            metrics::track,
-        ));
-    }
+        .method_not_allowed_fallback(method_not_allowed);
+    // Per route (so `MatchedPath` is known for the metrics), inside CORS.
     app.layer(axum::middleware::from_fn_with_state(
-        Arc::clone(&state.gateway),
-        body_limit,
+        Arc::clone(&state),
+        front,
     ))
     // The limit is the middleware's, read per request, so that a change applies at once.
     .layer(DefaultBodyLimit::disable())
@@ -145,14 +135,31 @@ pub fn router(state: Arc<AppState>) -> Router {
     .with_state(state)
 }
 
-/// Caps the request body at the current `client.max_request_body_size_mb`: a declared length
-/// over it is answered 413 at once; a body that grows past it fails its extractor, which
-/// answers 413 too ([`request::read_body`]).
-async fn body_limit(
-    State(gateway): State<Arc<Gateway>>,
+/// The middleware every route goes through, in this order: the body limit, the `http_*`
+/// metrics (when the telemetry plugin is on), admin auth (`auth_config`, inside the metrics so
+/// that 401s are counted). One layer rather than three: each axum `from_fn` layer costs every
+/// request a copy of the route's service and a boxed future.
+async fn front(
+    State(state): State<Arc<AppState>>,
     req: Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
+    let req = match limit_body(&state.gateway, req) {
+        Ok(req) => req,
+        Err(too_large) => return axum::response::IntoResponse::into_response(too_large),
+    };
+    match &state.telemetry {
+        Some(telemetry) => {
+            metrics::track(telemetry, req, |req| auth::require_admin(&state, req, next)).await
+        }
+        None => auth::require_admin(&state, req, next).await,
+    }
+}
+
+/// Caps the request body at the current `client.max_request_body_size_mb`: a declared length
+/// over it is answered 413 at once; a body that grows past it fails its extractor, which
+/// answers 413 too ([`request::read_body`]).
+fn limit_body(gateway: &Gateway, req: Request) -> Result<Request, Error> {
     let limit_mb = gateway.current().client.max_request_body_size_mb;
     let limit = usize::try_from(limit_mb.saturating_mul(1024 * 1024)).unwrap_or(usize::MAX);
     let declared = req
@@ -161,11 +168,11 @@ async fn body_limit(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
-        return axum::response::IntoResponse::into_response(Error::PayloadTooLarge { limit_mb });
+        return Err(Error::PayloadTooLarge { limit_mb });
     }
     let (parts, body) = req.into_parts();
     let body = axum::body::Body::new(http_body_util::Limited::new(body, limit));
-    next.run(Request::from_parts(parts, body)).await
+    Ok(Request::from_parts(parts, body))
 }
 
 /// The dashboard's files and pages (GET), else Bifrost's 404.
