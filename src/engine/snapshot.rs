@@ -204,6 +204,9 @@ fn http_client(n: &NetworkConfig) -> std::result::Result<reqwest::Client, String
         // prompt, and keys in headers other than `Authorization` (`x-api-key`, `api-key`,
         // `x-goog-api-key`), to whatever host it names. Bifrost does not follow them either.
         .redirect(reqwest::redirect::Policy::none())
+        // Retries are the engine's (`max_retries`, another key, fallbacks); reqwest's own
+        // policy would also copy every request's headers in case it retries.
+        .retry(reqwest::retry::never())
         .danger_accept_invalid_certs(n.insecure_skip_verify);
     if let Some(pem) = &n.ca_cert_pem {
         let cert = reqwest::Certificate::from_pem(pem.as_bytes())
