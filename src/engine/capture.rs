@@ -41,6 +41,25 @@ pub struct RawRequest {
 }
 
 impl RawRequest {
+    /// Keeps the client's body for the log. A small body is usually a slice of the
+    /// connection's read buffer (hyper hands out the bytes it read with the headers): kept as
+    /// it is, it would pin that whole buffer (8 KB or more) for as long as the record waits for
+    /// the log writer, and hyper would allocate a new buffer for the connection's next read. So
+    /// a shared body is copied to an allocation of its own; one assembled from several reads
+    /// already is one, and is kept without a copy.
+    pub fn keep(body: &Bytes, content_field: &'static str, with_content: bool) -> Self {
+        let body = if body.is_unique() {
+            body.clone()
+        } else {
+            Bytes::copy_from_slice(body)
+        };
+        Self {
+            body,
+            content_field,
+            with_content,
+        }
+    }
+
     /// (input, params) as JSON text; nothing when the body is not a JSON object. The values
     /// are sliced out of the body as sent (no tree is built): the content verbatim, the other
     /// fields reassembled into an object.
@@ -157,6 +176,23 @@ mod tests {
             content_field: "messages",
             with_content,
         }
+    }
+
+    #[test]
+    fn a_kept_body_never_pins_the_buffer_it_was_cut_from() {
+        let mut read_buffer = bytes::BytesMut::from(&b"POST ... {\"messages\":[]}"[..]);
+        let body = read_buffer.split_off(9).freeze();
+        let kept = RawRequest::keep(&body, "messages", true);
+        assert_eq!(kept.body, body);
+        assert!(kept.body.is_unique(), "a copy of its own");
+        drop(read_buffer);
+        let own = Bytes::from(b"{\"messages\":[]}".to_vec());
+        let kept = RawRequest::keep(&own, "messages", true);
+        assert_eq!(
+            kept.body.as_ptr(),
+            own.as_ptr(),
+            "an unshared body is not copied"
+        );
     }
 
     #[test]

@@ -74,11 +74,7 @@ impl Op<'_> {
             Op::Passthrough(_) | Op::Rerank(_) => None,
         };
         if let (Some(body), Some(content_field)) = (raw_body, content_field) {
-            return Captured::Raw(RawRequest {
-                body: body.clone(),
-                content_field,
-                with_content,
-            });
+            return Captured::Raw(RawRequest::keep(body, content_field, with_content));
         }
         let (input, params) = match self {
             Op::Chat(r) | Op::ChatStream(r) => capture::chat(r, with_content),
