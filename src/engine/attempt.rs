@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use std::time::Instant;
 
 use futures_util::StreamExt;
-use reqwest::header::{HeaderName, HeaderValue};
+use http::header::{HeaderName, HeaderValue};
 use tokio::sync::OwnedSemaphorePermit;
 
 use super::op::{Op, Outcome};

@@ -7,12 +7,13 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::header::{HeaderName, HeaderValue};
+use http::header::{HeaderName, HeaderValue};
 
 use super::keys::RuntimeKey;
 use super::queue::Queue;
 use crate::config::{ClientConfig, NetworkConfig, ProviderConfig};
 use crate::error::{Error, Result};
+use crate::providers::client::{self, Client};
 use crate::providers::vendors::{self, KeyPolicy, Vendor};
 use crate::providers::{ProviderClient, WireFormat};
 use crate::schemas::RequestType;
@@ -117,11 +118,7 @@ pub fn build(stored: StoredConfig, previous: Option<&Snapshot>) -> Result<Snapsh
     })
 }
 
-fn provider(
-    name: &str,
-    config: ProviderConfig,
-    pool: Option<reqwest::Client>,
-) -> Result<ProviderRuntime> {
+fn provider(name: &str, config: ProviderConfig, pool: Option<Client>) -> Result<ProviderRuntime> {
     let (vendor, key_policy, allowed_requests) = match &config.custom_provider_config {
         Some(custom) => {
             let wire = WireFormat::from_base_type(&custom.base_provider_type).ok_or_else(|| {
@@ -193,25 +190,12 @@ fn provider(
     })
 }
 
-/// One pooled client per provider configuration.
-fn http_client(n: &NetworkConfig) -> std::result::Result<reqwest::Client, String> {
-    let mut builder = reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(10))
-        .pool_idle_timeout(Duration::from_secs(90))
-        .pool_max_idle_per_host(n.max_conns_per_host)
-        .tcp_nodelay(true)
-        // A redirect is answered as an error, never followed: following one would resend the
-        // prompt, and keys in headers other than `Authorization` (`x-api-key`, `api-key`,
-        // `x-goog-api-key`), to whatever host it names. Bifrost does not follow them either.
-        .redirect(reqwest::redirect::Policy::none())
-        // Retries are the engine's (`max_retries`, another key, fallbacks); reqwest's own
-        // policy would also copy every request's headers in case it retries.
-        .retry(reqwest::retry::never())
-        .danger_accept_invalid_certs(n.insecure_skip_verify);
-    if let Some(pem) = &n.ca_cert_pem {
-        let cert = reqwest::Certificate::from_pem(pem.as_bytes())
-            .map_err(|e| format!("ca_cert_pem: {e}"))?;
-        builder = builder.add_root_certificate(cert);
-    }
-    builder.build().map_err(|e| e.to_string())
+/// One pooled client per provider configuration. Upstream redirects are never followed (see
+/// `providers::http`), and retries are the engine's (`max_retries`, another key, fallbacks).
+fn http_client(n: &NetworkConfig) -> std::result::Result<Client, String> {
+    Client::new(&client::Options {
+        max_idle_per_host: n.max_conns_per_host,
+        insecure_skip_verify: n.insecure_skip_verify,
+        ca_cert_pem: n.ca_cert_pem.clone(),
+    })
 }

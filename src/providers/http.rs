@@ -2,10 +2,13 @@
 
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
-use reqwest::header::{HeaderName, HeaderValue};
+
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use ::http::header::{HeaderName, HeaderValue, CONTENT_TYPE};
+
+use super::client::{self, Client, Response};
 use super::sse::{self, SseEvent};
 use super::Call;
 use crate::error::{Error, Result, UpstreamError};
@@ -24,76 +27,44 @@ pub enum Auth {
     Header(&'static str),
 }
 
+const X_API_KEY: HeaderName = HeaderName::from_static("x-api-key");
+
 /// POSTs a JSON body and returns the response once its status is a success; a failure status is
 /// turned into [`Error::Upstream`] by `parse_error`.
 pub async fn post_json<B: Serialize + ?Sized>(
-    http: &reqwest::Client,
+    http: &Client,
     call: &Call<'_>,
     url: &str,
     auth: Auth,
     fixed_headers: &[(HeaderName, HeaderValue)],
     body: &B,
     parse_error: fn(&str, u16, &[u8]) -> UpstreamError,
-) -> Result<reqwest::Response> {
+) -> Result<Response> {
     let payload = serde_json::to_vec(body).map_err(|e| Error::Internal(e.to_string()))?;
-    let req = match parsed_url(url) {
-        Some(parsed) => http.post(parsed),
-        // reqwest reports the bad URL when the request is sent.
-        None => http.post(url),
-    };
-    let req = req
-        .header(reqwest::header::CONTENT_TYPE, "application/json")
+    let req = http
+        .post(url)
+        .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
         .body(payload);
     send(req, call, auth, fixed_headers, parse_error).await
 }
 
 /// GETs a URL with the call's auth and headers.
 pub async fn get(
-    http: &reqwest::Client,
+    http: &Client,
     call: &Call<'_>,
     url: &str,
     auth: Auth,
     fixed_headers: &[(HeaderName, HeaderValue)],
     parse_error: fn(&str, u16, &[u8]) -> UpstreamError,
-) -> Result<reqwest::Response> {
-    let req = match parsed_url(url) {
-        Some(parsed) => http.get(parsed),
-        None => http.get(url),
-    };
-    send(req, call, auth, fixed_headers, parse_error).await
-}
-
-/// Most URLs [`parsed_url`] remembers per thread; a provider uses a handful.
-const PARSED_URLS: usize = 64;
-
-thread_local! {
-    static URLS: std::cell::RefCell<std::collections::HashMap<Box<str>, reqwest::Url>> =
-        std::cell::RefCell::new(std::collections::HashMap::new());
-}
-
-/// `url` parsed, from a per-thread memory of the URLs seen: every request to a provider goes
-/// to the same few URLs, and parsing one (with IDNA host mapping) cost about 4 % of the
-/// gateway's CPU per request. `None` when it does not parse.
-fn parsed_url(url: &str) -> Option<reqwest::Url> {
-    URLS.with(|cell| {
-        let mut urls = cell.borrow_mut();
-        if let Some(parsed) = urls.get(url) {
-            return Some(parsed.clone());
-        }
-        let parsed = reqwest::Url::parse(url).ok()?;
-        if urls.len() >= PARSED_URLS {
-            urls.clear();
-        }
-        urls.insert(url.into(), parsed.clone());
-        Some(parsed)
-    })
+) -> Result<Response> {
+    send(http.get(url), call, auth, fixed_headers, parse_error).await
 }
 
 /// POSTs a form (`application/x-www-form-urlencoded`: an OAuth token request) without the
 /// call's auth or extra headers, and returns the status and the whole body, whatever the status.
 /// Both waits are bounded by the call's timeout.
 pub async fn post_form(
-    http: &reqwest::Client,
+    http: &Client,
     call: &Call<'_>,
     url: &str,
     form: String,
@@ -101,8 +72,8 @@ pub async fn post_form(
     let req = http
         .post(url)
         .header(
-            reqwest::header::CONTENT_TYPE,
-            "application/x-www-form-urlencoded",
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/x-www-form-urlencoded"),
         )
         .body(form);
     let resp = tokio::time::timeout(call.timeout, req.send())
@@ -114,7 +85,7 @@ pub async fn post_form(
 }
 
 /// The whole body of a (small) answer, the wait bounded by the call's timeout.
-async fn whole_body(call: &Call<'_>, resp: reqwest::Response) -> Result<Bytes> {
+async fn whole_body(call: &Call<'_>, resp: Response) -> Result<Bytes> {
     tokio::time::timeout(call.timeout, resp.bytes())
         .await
         .map_err(|_| timeout(call))?
@@ -122,12 +93,12 @@ async fn whole_body(call: &Call<'_>, resp: reqwest::Response) -> Result<Bytes> {
 }
 
 async fn send(
-    req: reqwest::RequestBuilder,
+    req: client::RequestBuilder<'_>,
     call: &Call<'_>,
     auth: Auth,
     fixed_headers: &[(HeaderName, HeaderValue)],
     parse_error: fn(&str, u16, &[u8]) -> UpstreamError,
-) -> Result<reqwest::Response> {
+) -> Result<Response> {
     let resp = send_unchecked(req, call, auth, fixed_headers).await?;
     let status = resp.status().as_u16();
     if (200..300).contains(&status) {
@@ -166,24 +137,24 @@ fn redirect_refused(provider: &str, status: u16) -> UpstreamError {
 /// Sends a request with the call's headers and auth and returns the response head whatever
 /// its status (passthrough hands error answers back as they are).
 pub async fn send_unchecked(
-    mut req: reqwest::RequestBuilder,
+    mut req: client::RequestBuilder<'_>,
     call: &Call<'_>,
     auth: Auth,
     fixed_headers: &[(HeaderName, HeaderValue)],
-) -> Result<reqwest::Response> {
+) -> Result<Response> {
     for (name, value) in fixed_headers.iter().chain(call.extra_headers) {
         req = req.header(name, value);
     }
     if let Some(key) = call.api_key {
         req = match auth {
             Auth::Bearer => req.bearer_auth(key.expose()),
-            Auth::XApiKey => req.header("x-api-key", key.expose()),
-            Auth::Header(name) => req.header(name, key.expose()),
+            Auth::XApiKey => req.secret_header(X_API_KEY, key.expose()),
+            Auth::Header(name) => req.secret_header(HeaderName::from_static(name), key.expose()),
         };
     }
     // The timeout bounds the wait for the response head, not the body: a stream may run longer
     // than the request timeout, and its silences are bounded by the stream idle timeout
-    // instead. (reqwest's own timeout would cut long streams.) JSON bodies are bounded again
+    // instead. JSON bodies are bounded again
     // in `read_json`.
     tokio::time::timeout(call.timeout, req.send())
         .await
@@ -198,45 +169,29 @@ fn timeout(call: &Call<'_>) -> Error {
     }
 }
 
-/// Maps a reqwest failure to a timeout or a network error, without the URL (it may carry a
-/// key in its query for some providers).
-pub fn transport_error(call: &Call<'_>, e: &reqwest::Error) -> Error {
-    if e.is_timeout() {
-        return timeout(call);
+/// Maps a client failure to a network error naming what failed and why, without the URL (it
+/// may carry a key in its query for some providers).
+pub fn transport_error(call: &Call<'_>, e: &client::Error) -> Error {
+    Error::Network {
+        provider: call.provider.to_owned(),
+        message: with_causes(e),
     }
-    let mut message = e.without_url_ref().to_string();
+}
+
+/// The error's message followed by its causes', `: `-separated.
+fn with_causes(e: &client::Error) -> String {
+    let mut message = e.to_string();
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
         message.push_str(": ");
         message.push_str(&s.to_string());
         source = s.source();
     }
-    Error::Network {
-        provider: call.provider.to_owned(),
-        message,
-    }
-}
-
-trait WithoutUrl {
-    fn without_url_ref(&self) -> String;
-}
-
-impl WithoutUrl for reqwest::Error {
-    fn without_url_ref(&self) -> String {
-        if self.is_connect() {
-            "connection failed".to_owned()
-        } else if self.is_body() || self.is_decode() {
-            "reading the response body failed".to_owned()
-        } else if self.is_request() {
-            "sending the request failed".to_owned()
-        } else {
-            "request failed".to_owned()
-        }
-    }
+    message
 }
 
 /// Reads a whole JSON body into `T`.
-pub async fn read_json<T: DeserializeOwned>(call: &Call<'_>, resp: reqwest::Response) -> Result<T> {
+pub async fn read_json<T: DeserializeOwned>(call: &Call<'_>, resp: Response) -> Result<T> {
     let bytes = tokio::time::timeout(call.timeout, resp.bytes())
         .await
         .map_err(|_| timeout(call))?
@@ -250,20 +205,22 @@ pub async fn read_json<T: DeserializeOwned>(call: &Call<'_>, resp: reqwest::Resp
 /// The response body as a stream of SSE events, with transport errors mapped.
 pub fn sse_events(
     call: &Call<'_>,
-    resp: reqwest::Response,
+    resp: Response,
 ) -> impl Stream<Item = Result<SseEvent>> + Send + 'static {
     let provider = call.provider.to_owned();
     let bytes = resp
         .bytes_stream()
-        .map(move |r: reqwest::Result<Bytes>| r.map_err(|e| interrupted(&provider, &e)));
+        .map(move |r: std::result::Result<Bytes, client::Error>| {
+            r.map_err(|e| interrupted(&provider, &e))
+        });
     sse::events(Box::pin(bytes))
 }
 
 /// A body that broke off after the head arrived, without the URL.
-pub fn interrupted(provider: &str, e: &reqwest::Error) -> Error {
+pub fn interrupted(provider: &str, e: &client::Error) -> Error {
     Error::Network {
         provider: provider.to_owned(),
-        message: format!("stream interrupted: {}", e.without_url_ref()),
+        message: format!("stream interrupted: {e}"),
     }
 }
 
@@ -378,20 +335,6 @@ pub fn decode_event<T: DeserializeOwned>(provider: &str, data: &str) -> Result<T
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parsed_urls_are_remembered_and_bad_ones_are_not() {
-        let a = parsed_url("http://127.0.0.1:9/v1/chat/completions").unwrap();
-        assert_eq!(a.path(), "/v1/chat/completions");
-        let again = parsed_url("http://127.0.0.1:9/v1/chat/completions").unwrap();
-        assert_eq!(again, a);
-        assert!(parsed_url("not a url").is_none());
-        for i in 0..PARSED_URLS + 1 {
-            let u = format!("http://h{i}.example/v1");
-            assert_eq!(parsed_url(&u).unwrap().as_str(), u);
-        }
-        assert!(URLS.with(|c| c.borrow().len()) <= PARSED_URLS);
-    }
 
     #[test]
     fn openai_errors_keep_type_and_code() {

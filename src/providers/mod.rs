@@ -8,6 +8,7 @@ pub mod anthropic;
 pub mod azure;
 pub mod bedrock;
 pub mod chunk_frame;
+pub mod client;
 pub mod cohere;
 pub mod gemini;
 pub mod http;
@@ -21,12 +22,13 @@ pub mod vertex;
 use std::pin::Pin;
 use std::time::Duration;
 
+use ::http::header::{HeaderName, HeaderValue};
 use futures_util::Stream;
-use reqwest::header::{HeaderName, HeaderValue};
 
 use crate::config::secret::Secret;
 use crate::config::KeyConfig;
 use crate::error::Result;
+use crate::providers::client::Client;
 use crate::schemas::openai::{
     ChatChunk, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, JsonObject, Model,
     TextRequest, TextResponse, ToolCall,
@@ -120,7 +122,7 @@ pub struct ProviderClient {
     /// The wire format.
     pub wire: WireFormat,
     /// The pooled HTTP client.
-    pub http: reqwest::Client,
+    pub http: Client,
     /// Google OAuth access tokens of this provider's keys (Vertex AI), fetched on first use
     /// and refreshed before they expire.
     pub google_tokens: vertex::auth::TokenCache,
@@ -128,7 +130,7 @@ pub struct ProviderClient {
 
 impl ProviderClient {
     /// A client for a wire format over a pooled HTTP client.
-    pub fn new(wire: WireFormat, http: reqwest::Client) -> Self {
+    pub fn new(wire: WireFormat, http: Client) -> Self {
         Self {
             wire,
             http,

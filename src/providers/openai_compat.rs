@@ -11,6 +11,7 @@ use super::http::{self, Auth};
 use super::sse::SseEvent;
 use super::{Call, ChatStream, TextStream};
 use crate::error::{Error, Result, UpstreamError};
+use crate::providers::client::{Client, Response};
 use crate::schemas::openai::{
     ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, ErrorBody, JsonObject, Model,
     ModelList, StreamOptions, TextRequest, TextResponse,
@@ -54,48 +55,32 @@ fn error(provider: &str, status: u16, body: &[u8]) -> UpstreamError {
 }
 
 /// `POST /chat/completions`.
-pub async fn chat(
-    http: &reqwest::Client,
-    call: &Call<'_>,
-    req: &ChatRequest,
-) -> Result<ChatResponse> {
+pub async fn chat(http: &Client, call: &Call<'_>, req: &ChatRequest) -> Result<ChatResponse> {
     let url = call.url("/chat/completions");
     json_at(http, call, &url, Auth::Bearer, req, &req.extra).await
 }
 
 /// `POST /chat/completions` with `stream: true`.
-pub async fn chat_stream(
-    http: &reqwest::Client,
-    call: &Call<'_>,
-    req: &ChatRequest,
-) -> Result<ChatStream> {
+pub async fn chat_stream(http: &Client, call: &Call<'_>, req: &ChatRequest) -> Result<ChatStream> {
     let url = call.url("/chat/completions");
     stream_at(http, call, &url, Auth::Bearer, req, &req.extra).await
 }
 
 /// `POST /completions`.
-pub async fn text(
-    http: &reqwest::Client,
-    call: &Call<'_>,
-    req: &TextRequest,
-) -> Result<TextResponse> {
+pub async fn text(http: &Client, call: &Call<'_>, req: &TextRequest) -> Result<TextResponse> {
     let url = call.url("/completions");
     json_at(http, call, &url, Auth::Bearer, req, &req.extra).await
 }
 
 /// `POST /completions` with `stream: true`.
-pub async fn text_stream(
-    http: &reqwest::Client,
-    call: &Call<'_>,
-    req: &TextRequest,
-) -> Result<TextStream> {
+pub async fn text_stream(http: &Client, call: &Call<'_>, req: &TextRequest) -> Result<TextStream> {
     let url = call.url("/completions");
     stream_at(http, call, &url, Auth::Bearer, req, &req.extra).await
 }
 
 /// `POST /embeddings`.
 pub async fn embed(
-    http: &reqwest::Client,
+    http: &Client,
     call: &Call<'_>,
     req: &EmbeddingRequest,
 ) -> Result<EmbeddingResponse> {
@@ -107,7 +92,7 @@ pub async fn embed(
 /// URLs and `api-key`): the canonical `params` with the upstream model, plus the client's
 /// unknown `extra` fields when it asked for them to pass through.
 pub async fn json_at<P: Serialize, R: DeserializeOwned>(
-    http: &reqwest::Client,
+    http: &Client,
     call: &Call<'_>,
     url: &str,
     auth: Auth,
@@ -121,7 +106,7 @@ pub async fn json_at<P: Serialize, R: DeserializeOwned>(
 
 /// The streamed form of [`json_at`]: `data:` events decoded as `T` until `[DONE]`.
 pub async fn stream_at<P: Serialize, T: DeserializeOwned + Send + 'static>(
-    http: &reqwest::Client,
+    http: &Client,
     call: &Call<'_>,
     url: &str,
     auth: Auth,
@@ -135,11 +120,7 @@ pub async fn stream_at<P: Serialize, T: DeserializeOwned + Send + 'static>(
 
 /// `POST /rerank` (vLLM's rerank API, Cohere-shaped): documents go as text, and the answer's
 /// results are ordered and given their documents as the client asked.
-pub async fn rerank(
-    http: &reqwest::Client,
-    call: &Call<'_>,
-    req: &RerankRequest,
-) -> Result<RerankResponse> {
+pub async fn rerank(http: &Client, call: &Call<'_>, req: &RerankRequest) -> Result<RerankResponse> {
     #[derive(Serialize)]
     struct Params<'a> {
         query: &'a str,
@@ -163,7 +144,7 @@ pub async fn rerank(
 }
 
 /// `GET /models`.
-pub async fn list_models(http: &reqwest::Client, call: &Call<'_>) -> Result<Vec<Model>> {
+pub async fn list_models(http: &Client, call: &Call<'_>) -> Result<Vec<Model>> {
     let url = call.url("/models");
     let resp = http::get(http, call, &url, Auth::Bearer, &[], error).await?;
     let list: ModelList = http::read_json(call, resp).await?;
@@ -173,7 +154,7 @@ pub async fn list_models(http: &reqwest::Client, call: &Call<'_>) -> Result<Vec<
 /// `data:` events decoded as `T` until `[DONE]`; an `{"error":...}` event becomes an error.
 fn data_stream<T>(
     call: &Call<'_>,
-    resp: reqwest::Response,
+    resp: Response,
 ) -> impl futures_util::Stream<Item = Result<T>> + Send + 'static
 where
     T: serde::de::DeserializeOwned + Send + 'static,

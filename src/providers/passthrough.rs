@@ -11,6 +11,7 @@ use futures_util::{Stream, StreamExt};
 use super::http::{self, Auth};
 use super::Call;
 use crate::error::Result;
+use crate::providers::client::Client;
 
 /// A stream of raw body bytes.
 pub type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes>> + Send>>;
@@ -121,7 +122,7 @@ pub fn url(call: &Call<'_>, path: &str, query: Option<&str>) -> String {
 
 /// Sends the request to the call's base URL and returns the answer, whatever its status.
 pub async fn forward(
-    client: &reqwest::Client,
+    client: &Client,
     call: &Call<'_>,
     req: &PassthroughRequest,
 ) -> Result<PassthroughResponse> {
@@ -131,7 +132,7 @@ pub async fn forward(
 
 /// Sends the request to `url` with `auth` (Azure decides both per key).
 pub async fn forward_to(
-    client: &reqwest::Client,
+    client: &Client,
     call: &Call<'_>,
     req: &PassthroughRequest,
     url: &str,

@@ -6,11 +6,12 @@
 //! 400 rather than silently changed, except the sampling knobs Anthropic lacks (penalties,
 //! seed, logprobs, logit bias), which are dropped as Bifrost does.
 
+use ::http::header::{HeaderName, HeaderValue};
 use futures_util::Stream;
-use reqwest::header::{HeaderName, HeaderValue};
 use serde_json::Value;
 
 use crate::error::{Error, Result, UpstreamError};
+use crate::providers::client::{Client, Response};
 use crate::providers::http::{self, Auth, Outgoing};
 use crate::providers::sse::SseEvent;
 use crate::providers::{unix_now, Call, ChatStream};
@@ -44,11 +45,7 @@ const MODELS_PAGE_SIZE: u32 = 1000;
 const MODELS_MAX_PAGES: usize = 20;
 
 /// `POST /v1/messages`.
-pub async fn chat(
-    http: &reqwest::Client,
-    call: &Call<'_>,
-    req: &ChatRequest,
-) -> Result<ChatResponse> {
+pub async fn chat(http: &Client, call: &Call<'_>, req: &ChatRequest) -> Result<ChatResponse> {
     let body = to_messages_request(call.model, req)?;
     let resp = post_messages(http, call, body, &req.extra).await?;
     let msg: wire::MessagesResponse = http::read_json(call, resp).await?;
@@ -56,11 +53,7 @@ pub async fn chat(
 }
 
 /// `POST /v1/messages` with `stream: true`; resolves once Anthropic accepted the request.
-pub async fn chat_stream(
-    http: &reqwest::Client,
-    call: &Call<'_>,
-    req: &ChatRequest,
-) -> Result<ChatStream> {
+pub async fn chat_stream(http: &Client, call: &Call<'_>, req: &ChatRequest) -> Result<ChatStream> {
     let mut body = to_messages_request(call.model, req)?;
     body.stream = Some(true);
     let resp = post_messages(http, call, body, &req.extra).await?;
@@ -72,11 +65,7 @@ pub async fn chat_stream(
 
 /// A text completion through the Messages API: the prompt becomes one user message and the
 /// answer's text the completion.
-pub async fn text(
-    http: &reqwest::Client,
-    call: &Call<'_>,
-    req: &TextRequest,
-) -> Result<TextResponse> {
+pub async fn text(http: &Client, call: &Call<'_>, req: &TextRequest) -> Result<TextResponse> {
     let body = text_to_messages_request(call.model, req)?;
     let resp = post_messages(http, call, body, &req.extra).await?;
     let msg: wire::MessagesResponse = http::read_json(call, resp).await?;
@@ -85,11 +74,11 @@ pub async fn text(
 
 /// Sends a Messages API request with Anthropic's auth and version headers.
 async fn post_messages(
-    http: &reqwest::Client,
+    http: &Client,
     call: &Call<'_>,
     body: wire::MessagesRequest,
     extra: &JsonObject,
-) -> Result<reqwest::Response> {
+) -> Result<Response> {
     let body = Outgoing::new(body, extra, call.passthrough_extra)?;
     let url = call.url("/messages");
     let headers = fixed_headers(call);
@@ -106,7 +95,7 @@ async fn post_messages(
 }
 
 /// `GET /v1/models`, following Anthropic's pagination.
-pub async fn list_models(http: &reqwest::Client, call: &Call<'_>) -> Result<Vec<Model>> {
+pub async fn list_models(http: &Client, call: &Call<'_>) -> Result<Vec<Model>> {
     let base = call.url("/models");
     let sep = if base.contains('?') { '&' } else { '?' };
     let headers = fixed_headers(call);

@@ -9,6 +9,7 @@ use serde_json::json;
 
 use super::*;
 use crate::config::secret::{Resolved, Secret, SecretRef};
+use crate::providers::client::Client;
 use crate::providers::sse;
 use crate::schemas::openai::{ChunkFunctionCall, ChunkToolCall};
 
@@ -854,7 +855,7 @@ async fn chat_sends_anthropic_headers_url_and_body() {
     let req = chat_req(
         json!({"model": "anthropic/claude-sonnet-4-20250514", "messages": [{"role": "user", "content": "Hello"}], "custom": 1}),
     );
-    let resp = chat(&reqwest::Client::new(), &c, &req).await.unwrap();
+    let resp = chat(&Client::with_defaults(), &c, &req).await.unwrap();
     assert_eq!(
         resp.choices[0].message.content,
         Some(MessageContent::Text("Hi!".into()))
@@ -889,7 +890,7 @@ async fn chat_stream_and_errors_over_http() {
     let base = serve(router).await;
     let key = secret();
     let c = call(&base, &key, false);
-    let http = reqwest::Client::new();
+    let http = Client::with_defaults();
     let req =
         chat_req(json!({"model": "m", "messages": [{"role": "user", "content": "weather?"}]}));
     let chunks: Vec<ChatChunk> = chat_stream(&http, &c, &req)
@@ -938,7 +939,7 @@ async fn list_models_follows_pages_and_converts_dates() {
     );
     let base = serve(router).await;
     let key = secret();
-    let models = list_models(&reqwest::Client::new(), &call(&base, &key, false))
+    let models = list_models(&Client::with_defaults(), &call(&base, &key, false))
         .await
         .unwrap();
     let ids: Vec<_> = models.iter().map(|m| m.id.as_str()).collect();

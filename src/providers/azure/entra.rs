@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 
 use crate::config::secret::Secret;
 use crate::error::{Error, Result, UpstreamError};
+use crate::providers::client::Client;
 use crate::providers::http::{self, percent_encode};
 use crate::providers::Call;
 
@@ -76,11 +77,7 @@ fn refresh_after(lifetime: Duration) -> Duration {
 }
 
 /// A valid token for `creds`: the cached one, or a new one.
-pub async fn token(
-    client: &reqwest::Client,
-    call: &Call<'_>,
-    creds: &Credentials,
-) -> Result<Secret> {
+pub async fn token(client: &Client, call: &Call<'_>, creds: &Credentials) -> Result<Secret> {
     let authority = authority();
     let slot = slot(&authority, creds);
     if let Some(t) = slot.fresh() {
@@ -124,7 +121,7 @@ fn slot(authority: &str, creds: &Credentials) -> Arc<Slot> {
 
 /// The client-credentials grant.
 async fn fetch(
-    client: &reqwest::Client,
+    client: &Client,
     call: &Call<'_>,
     authority: &str,
     creds: &Credentials,

@@ -16,6 +16,7 @@ use serde::Serialize;
 use crate::config::secret::{Resolved, Secret, SecretRef};
 use crate::config::{types::AZURE_DEFAULT_API_VERSION, AzureKeyConfig};
 use crate::error::{Error, Result};
+use crate::providers::client::Client;
 use crate::providers::http::{percent_encode, Auth};
 use crate::providers::passthrough::{self, PassthroughRequest, PassthroughResponse};
 use crate::providers::{openai_compat, Call, ChatStream, TextStream};
@@ -25,17 +26,13 @@ use crate::schemas::openai::{
 };
 
 /// `POST .../chat/completions`.
-pub async fn chat(
-    client: &reqwest::Client,
-    call: &Call<'_>,
-    req: &ChatRequest,
-) -> Result<ChatResponse> {
+pub async fn chat(client: &Client, call: &Call<'_>, req: &ChatRequest) -> Result<ChatResponse> {
     json(client, call, "chat/completions", req, &req.extra).await
 }
 
 /// `POST .../chat/completions` with `stream: true`.
 pub async fn chat_stream(
-    client: &reqwest::Client,
+    client: &Client,
     call: &Call<'_>,
     req: &ChatRequest,
 ) -> Result<ChatStream> {
@@ -43,17 +40,13 @@ pub async fn chat_stream(
 }
 
 /// `POST .../completions`.
-pub async fn text(
-    client: &reqwest::Client,
-    call: &Call<'_>,
-    req: &TextRequest,
-) -> Result<TextResponse> {
+pub async fn text(client: &Client, call: &Call<'_>, req: &TextRequest) -> Result<TextResponse> {
     json(client, call, "completions", req, &req.extra).await
 }
 
 /// `POST .../completions` with `stream: true`.
 pub async fn text_stream(
-    client: &reqwest::Client,
+    client: &Client,
     call: &Call<'_>,
     req: &TextRequest,
 ) -> Result<TextStream> {
@@ -62,7 +55,7 @@ pub async fn text_stream(
 
 /// `POST .../embeddings`.
 pub async fn embed(
-    client: &reqwest::Client,
+    client: &Client,
     call: &Call<'_>,
     req: &EmbeddingRequest,
 ) -> Result<EmbeddingResponse> {
@@ -71,7 +64,7 @@ pub async fn embed(
 
 /// One JSON operation at the key's deployment URL with the key's auth.
 async fn json<P: Serialize, R: DeserializeOwned>(
-    client: &reqwest::Client,
+    client: &Client,
     call: &Call<'_>,
     operation: &str,
     params: &P,
@@ -85,7 +78,7 @@ async fn json<P: Serialize, R: DeserializeOwned>(
 
 /// One streamed operation at the key's deployment URL with the key's auth.
 async fn stream<P: Serialize, T: DeserializeOwned + Send + 'static>(
-    client: &reqwest::Client,
+    client: &Client,
     call: &Call<'_>,
     operation: &str,
     params: &P,
@@ -100,7 +93,7 @@ async fn stream<P: Serialize, T: DeserializeOwned + Send + 'static>(
 /// A native Azure OpenAI request (`/azure_passthrough/...`) at the key's endpoint with the
 /// key's auth. Deployment paths get the key's `api-version` when the client sent none.
 pub async fn passthrough(
-    client: &reqwest::Client,
+    client: &Client,
     call: &Call<'_>,
     req: &PassthroughRequest,
 ) -> Result<PassthroughResponse> {
@@ -138,7 +131,7 @@ struct Deployment {
 impl Deployment {
     /// Reads the key's `azure_key_config` (its `env.VAR` values now) and, for Entra keys, gets
     /// a token.
-    async fn resolve(client: &reqwest::Client, call: &Call<'_>) -> Result<Self> {
+    async fn resolve(client: &Client, call: &Call<'_>) -> Result<Self> {
         let config = call.key_config.and_then(|k| k.azure_key_config.as_ref());
         let default = AzureKeyConfig::default();
         let az = config.unwrap_or(&default);

@@ -9,13 +9,14 @@ use std::fmt;
 use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 use std::time::Duration;
 
-use reqwest::header::CONTENT_TYPE;
+use ::http::header::CONTENT_TYPE;
 
 use super::sigv4::{self, Scope, Signable};
 use crate::config::secret::{Resolved, SecretRef};
 use crate::config::types::BedrockKeyConfig;
 use crate::error::{Error, Result, UpstreamError};
 use crate::providers::anthropic::parse_rfc3339;
+use crate::providers::client::{self, Client};
 use crate::providers::http::percent_encode;
 use crate::providers::unix_now;
 
@@ -101,7 +102,7 @@ fn remember(key: String, creds: Credentials) -> Arc<Credentials> {
 
 /// The credentials to sign a request with.
 pub async fn resolve(
-    http: &reqwest::Client,
+    http: &Client,
     provider: &str,
     key: Option<&BedrockKeyConfig>,
     region: &str,
@@ -140,7 +141,7 @@ pub async fn resolve(
 
 /// The key's static keys, else the environment, else web identity.
 async fn base_credentials(
-    http: &reqwest::Client,
+    http: &Client,
     provider: &str,
     key: Option<&BedrockKeyConfig>,
     region: &str,
@@ -176,7 +177,7 @@ async fn base_credentials(
 
 /// STS AssumeRoleWithWebIdentity with the token file of IRSA (EKS) and similar setups.
 async fn web_identity(
-    http: &reqwest::Client,
+    http: &Client,
     provider: &str,
     region: &str,
     token_file: String,
@@ -221,7 +222,7 @@ fn sts_endpoint(region: &str) -> String {
 
 /// One STS query-API call (form POST, XML answer), signed when `signer` is given.
 async fn sts_call(
-    http: &reqwest::Client,
+    http: &Client,
     provider: &str,
     endpoint: &str,
     region: &str,
@@ -257,16 +258,9 @@ async fn sts_call(
             req = req.header(name, value);
         }
     }
-    let network = |e: reqwest::Error| Error::Network {
+    let network = |e: client::Error| Error::Network {
         provider: provider.to_owned(),
-        message: format!(
-            "STS {action}: {}",
-            if e.is_connect() {
-                "connection failed"
-            } else {
-                "request failed"
-            }
-        ),
+        message: format!("STS {action}: {e}"),
     };
     let timed_out = |_| Error::Timeout {
         provider: provider.to_owned(),

@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 
 use super::post;
 use crate::error::{Error, Result};
+use crate::providers::client::Client;
 use crate::providers::{http, Call};
 use crate::schemas::openai::{Embedding, EmbeddingRequest, EmbeddingResponse, Usage};
 
@@ -49,7 +50,7 @@ struct CohereResponse {
 
 /// Embeds every input, in order.
 pub async fn embed(
-    http: &reqwest::Client,
+    http: &Client,
     call: &Call<'_>,
     req: &EmbeddingRequest,
 ) -> Result<EmbeddingResponse> {

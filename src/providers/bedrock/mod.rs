@@ -18,14 +18,15 @@ mod stream;
 mod tests;
 mod wire;
 
+use ::http::header::{ACCEPT, CONTENT_TYPE};
 use futures_util::StreamExt;
-use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use serde::Serialize;
 
 use crate::config::types::BedrockKeyConfig;
 // Text completions are served through chat exactly as the litellm fallback does it.
 use crate::engine::text_compat;
 use crate::error::{Error, Result, UpstreamError};
+use crate::providers::client::{Client, RequestBuilder, Response};
 use crate::providers::http;
 use crate::providers::{unix_now, Call, ChatStream};
 use crate::schemas::openai::{
@@ -47,11 +48,7 @@ const SERVICE: &str = "bedrock";
 const EVENT_STREAM: &str = "application/vnd.amazon.eventstream";
 
 /// `POST /model/{modelId}/converse`.
-pub async fn chat(
-    http: &reqwest::Client,
-    call: &Call<'_>,
-    req: &ChatRequest,
-) -> Result<ChatResponse> {
+pub async fn chat(http: &Client, call: &Call<'_>, req: &ChatRequest) -> Result<ChatResponse> {
     let body = to_converse_request(call.model, req, call.passthrough_extra)?;
     let resp = post(http, call, "converse", &body, "application/json").await?;
     let answer: wire::ConverseResponse = http::read_json(call, resp).await?;
@@ -59,11 +56,7 @@ pub async fn chat(
 }
 
 /// `POST /model/{modelId}/converse-stream`; resolves once Bedrock accepted the request.
-pub async fn chat_stream(
-    http: &reqwest::Client,
-    call: &Call<'_>,
-    req: &ChatRequest,
-) -> Result<ChatStream> {
+pub async fn chat_stream(http: &Client, call: &Call<'_>, req: &ChatRequest) -> Result<ChatStream> {
     let body = to_converse_request(call.model, req, call.passthrough_extra)?;
     let resp = post(http, call, "converse-stream", &body, EVENT_STREAM).await?;
     let provider = call.provider.to_owned();
@@ -88,18 +81,14 @@ pub async fn chat_stream(
 }
 
 /// A text completion through Converse: the prompt is one user message.
-pub async fn text(
-    http: &reqwest::Client,
-    call: &Call<'_>,
-    req: &TextRequest,
-) -> Result<TextResponse> {
+pub async fn text(http: &Client, call: &Call<'_>, req: &TextRequest) -> Result<TextResponse> {
     let chat_req = text_compat::to_chat(req)?;
     Ok(text_compat::from_chat(chat(http, call, &chat_req).await?))
 }
 
 /// Embeddings through InvokeModel.
 pub async fn embed(
-    http: &reqwest::Client,
+    http: &Client,
     call: &Call<'_>,
     req: &EmbeddingRequest,
 ) -> Result<EmbeddingResponse> {
@@ -109,12 +98,12 @@ pub async fn embed(
 /// POSTs `body` to `/model/{modelId}/{operation}`, authenticated, and returns the response
 /// once its status is a success.
 async fn post<B: Serialize + ?Sized>(
-    http: &reqwest::Client,
+    http: &Client,
     call: &Call<'_>,
     operation: &str,
     body: &B,
     accept: &'static str,
-) -> Result<reqwest::Response> {
+) -> Result<Response> {
     let key = call.key_config.and_then(|k| k.bedrock_key_config.as_ref());
     let region = region(call.provider, key)?;
     let model_id = model_id(call.provider, call.model, key)?;
@@ -154,7 +143,7 @@ async fn post<B: Serialize + ?Sized>(
 }
 
 /// Sends a request; a failure status becomes [`Error::Upstream`] in Bedrock's words.
-async fn send(call: &Call<'_>, req: reqwest::RequestBuilder) -> Result<reqwest::Response> {
+async fn send(call: &Call<'_>, req: RequestBuilder<'_>) -> Result<Response> {
     let timeout = || Error::Timeout {
         provider: call.provider.to_owned(),
         seconds: call.timeout.as_secs(),

@@ -4,7 +4,7 @@
 //! `x-amz-security-token` for temporary credentials); other headers travel unsigned. Paths are
 //! URI-encoded a second time in the canonical request, as every AWS service but S3 expects.
 
-use reqwest::header::{HeaderName, HeaderValue, AUTHORIZATION};
+use ::http::header::{HeaderName, HeaderValue, AUTHORIZATION};
 use ring::hmac;
 use sha2::{Digest, Sha256};
 
@@ -195,7 +195,7 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// The `Host` header reqwest sends: the port only when it is not the scheme's default.
+/// The `Host` header the client sends: the port only when it is not the scheme's default.
 fn host_header(url: &reqwest::Url) -> Result<String> {
     let host = url
         .host_str()

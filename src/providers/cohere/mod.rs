@@ -9,6 +9,7 @@
 use futures_util::{Stream, StreamExt};
 
 use crate::error::{Error, Result, UpstreamError};
+use crate::providers::client::{Client, Response};
 use crate::providers::http::{self, percent_encode, Auth, Outgoing};
 use crate::providers::sse::SseEvent;
 use crate::providers::{unix_now, Call, ChatStream};
@@ -38,11 +39,7 @@ const MODELS_PAGE_SIZE: u32 = 1000;
 const MODELS_MAX_PAGES: usize = 20;
 
 /// `POST /v2/chat`.
-pub async fn chat(
-    client: &reqwest::Client,
-    call: &Call<'_>,
-    req: &ChatRequest,
-) -> Result<ChatResponse> {
+pub async fn chat(client: &Client, call: &Call<'_>, req: &ChatRequest) -> Result<ChatResponse> {
     let body = to_chat_request(call.model, req)?;
     let resp = post(
         client,
@@ -57,7 +54,7 @@ pub async fn chat(
 
 /// `POST /v2/chat` with `stream: true`; resolves once Cohere accepted the request.
 pub async fn chat_stream(
-    client: &reqwest::Client,
+    client: &Client,
     call: &Call<'_>,
     req: &ChatRequest,
 ) -> Result<ChatStream> {
@@ -79,7 +76,7 @@ pub async fn chat_stream(
 
 /// `POST /v2/embed`.
 pub async fn embed(
-    client: &reqwest::Client,
+    client: &Client,
     call: &Call<'_>,
     req: &EmbeddingRequest,
 ) -> Result<EmbeddingResponse> {
@@ -98,7 +95,7 @@ pub async fn embed(
 
 /// `POST /v2/rerank`.
 pub async fn rerank(
-    client: &reqwest::Client,
+    client: &Client,
     call: &Call<'_>,
     req: &RerankRequest,
 ) -> Result<RerankResponse> {
@@ -140,7 +137,7 @@ pub async fn rerank(
 }
 
 /// `GET /v1/models`, following Cohere's page tokens.
-pub async fn list_models(client: &reqwest::Client, call: &Call<'_>) -> Result<Vec<Model>> {
+pub async fn list_models(client: &Client, call: &Call<'_>) -> Result<Vec<Model>> {
     let base = call.url("/v1/models");
     let sep = if base.contains('?') { '&' } else { '?' };
     let mut models = Vec::new();
@@ -168,11 +165,11 @@ pub async fn list_models(client: &reqwest::Client, call: &Call<'_>) -> Result<Ve
 }
 
 async fn post<T: serde::Serialize>(
-    client: &reqwest::Client,
+    client: &Client,
     call: &Call<'_>,
     path: &str,
     body: Outgoing<T>,
-) -> Result<reqwest::Response> {
+) -> Result<Response> {
     let url = call.url(path);
     http::post_json(client, call, &url, Auth::Bearer, &[], &body, parse_error).await
 }

@@ -13,6 +13,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::error::{Error, Result, UpstreamError};
+use crate::providers::client::Client;
 use crate::providers::http::{self, Auth, Outgoing};
 use crate::providers::sse::SseEvent;
 use crate::providers::{unix_now, Call, ChatStream};
@@ -39,29 +40,21 @@ const MODELS_PAGE_SIZE: u32 = 1000;
 const MODELS_MAX_PAGES: usize = 20;
 
 /// `POST .../models/{model}:generateContent` with the key in `x-goog-api-key`.
-pub async fn chat(
-    http: &reqwest::Client,
-    call: &Call<'_>,
-    req: &ChatRequest,
-) -> Result<ChatResponse> {
+pub async fn chat(http: &Client, call: &Call<'_>, req: &ChatRequest) -> Result<ChatResponse> {
     let url = call.url(&model_path(call.model, "generateContent"));
     generate(http, call, &url, Auth::Header("x-goog-api-key"), req).await
 }
 
 /// `POST .../models/{model}:streamGenerateContent?alt=sse`; resolves once Gemini accepted the
 /// request.
-pub async fn chat_stream(
-    http: &reqwest::Client,
-    call: &Call<'_>,
-    req: &ChatRequest,
-) -> Result<ChatStream> {
+pub async fn chat_stream(http: &Client, call: &Call<'_>, req: &ChatRequest) -> Result<ChatStream> {
     let url = sse_url(call.url(&model_path(call.model, "streamGenerateContent")));
     generate_stream(http, call, &url, Auth::Header("x-goog-api-key"), req).await
 }
 
 /// A `generateContent` call at `url`, for Gemini and Vertex alike.
 pub async fn generate(
-    http: &reqwest::Client,
+    http: &Client,
     call: &Call<'_>,
     url: &str,
     auth: Auth,
@@ -79,7 +72,7 @@ pub async fn generate(
 
 /// A `streamGenerateContent?alt=sse` call at `url`, for Gemini and Vertex alike.
 pub async fn generate_stream(
-    http: &reqwest::Client,
+    http: &Client,
     call: &Call<'_>,
     url: &str,
     auth: Auth,
@@ -100,7 +93,7 @@ pub async fn generate_stream(
 
 /// Embeddings: one input through `:embedContent`, several through `:batchEmbedContents`.
 pub async fn embed(
-    http: &reqwest::Client,
+    http: &Client,
     call: &Call<'_>,
     req: &EmbeddingRequest,
 ) -> Result<EmbeddingResponse> {
@@ -142,7 +135,7 @@ pub async fn embed(
 }
 
 /// `GET .../models`, following Google's page tokens.
-pub async fn list_models(http: &reqwest::Client, call: &Call<'_>) -> Result<Vec<Model>> {
+pub async fn list_models(http: &Client, call: &Call<'_>) -> Result<Vec<Model>> {
     let base = call.url("/models");
     let sep = if base.contains('?') { '&' } else { '?' };
     let mut models = Vec::new();

@@ -22,6 +22,7 @@ use sha2::{Digest, Sha256};
 
 use crate::config::secret::Secret;
 use crate::error::{Error, Result, UpstreamError};
+use crate::providers::client::Client;
 use crate::providers::{http, unix_now, Call};
 
 /// The scope every Vertex AI call needs.
@@ -184,12 +185,7 @@ impl Slot {
 
 impl TokenCache {
     /// A valid access token for these credentials: the cached one, or a new one.
-    pub async fn token(
-        &self,
-        http: &reqwest::Client,
-        call: &Call<'_>,
-        source: Source,
-    ) -> Result<Secret> {
+    pub async fn token(&self, http: &Client, call: &Call<'_>, source: Source) -> Result<Secret> {
         let slot = self.slot(&source);
         if let Some(token) = slot.fresh() {
             return Ok(token);
@@ -223,7 +219,7 @@ impl TokenCache {
 }
 
 /// Gets a new access token and its lifetime in seconds.
-async fn fetch(http: &reqwest::Client, call: &Call<'_>, source: Source) -> Result<(Secret, u64)> {
+async fn fetch(http: &Client, call: &Call<'_>, source: Source) -> Result<(Secret, u64)> {
     let json = match source {
         Source::Json(json) => json,
         Source::Adc => read_adc(call).await?,

@@ -22,6 +22,7 @@ use serde_json::Value;
 use crate::config::secret::{Resolved, Secret, SecretRef};
 use crate::config::VertexKeyConfig;
 use crate::error::{Error, Result};
+use crate::providers::client::{Client, Response};
 use crate::providers::http::{self, Auth, Outgoing};
 use crate::providers::{anthropic, gemini, unix_now, Call, ChatStream};
 use crate::schemas::anthropic as anthropic_wire;
@@ -39,7 +40,7 @@ pub const ANTHROPIC_VERSION: &str = "vertex-2023-10-16";
 
 /// Chat, JSON.
 pub async fn chat(
-    http: &reqwest::Client,
+    http: &Client,
     tokens: &auth::TokenCache,
     call: &Call<'_>,
     req: &ChatRequest,
@@ -63,7 +64,7 @@ pub async fn chat(
 
 /// Chat, streamed. Resolves once Vertex AI accepted the request.
 pub async fn chat_stream(
-    http: &reqwest::Client,
+    http: &Client,
     tokens: &auth::TokenCache,
     call: &Call<'_>,
     req: &ChatRequest,
@@ -89,7 +90,7 @@ pub async fn chat_stream(
 
 /// Embeddings through `:predict`, one instance per input text.
 pub async fn embed(
-    http: &reqwest::Client,
+    http: &Client,
     tokens: &auth::TokenCache,
     call: &Call<'_>,
     req: &EmbeddingRequest,
@@ -203,12 +204,12 @@ pub fn list_models(call: &Call<'_>) -> Vec<Model> {
 
 /// Sends a Claude request: Anthropic's Messages body, minus `model`, plus `anthropic_version`.
 async fn post_claude(
-    http: &reqwest::Client,
+    http: &Client,
     call: &Call<'_>,
     url: &str,
     req: &ChatRequest,
     stream: bool,
-) -> Result<reqwest::Response> {
+) -> Result<Response> {
     let mut typed = anthropic::to_messages_request(call.model, req)?;
     typed.stream = stream.then_some(true);
     let mut body = Outgoing::new(typed, &req.extra, call.passthrough_extra)?.into_object()?;
@@ -230,11 +231,7 @@ async fn post_claude(
 }
 
 /// The chosen key's access token.
-async fn access_token(
-    http: &reqwest::Client,
-    tokens: &auth::TokenCache,
-    call: &Call<'_>,
-) -> Result<Secret> {
+async fn access_token(http: &Client, tokens: &auth::TokenCache, call: &Call<'_>) -> Result<Secret> {
     let config = key_config(call)?;
     let source = match resolve(call, &config.auth_credentials, "auth_credentials")? {
         Some(json) => auth::Source::Json(json),

@@ -10,6 +10,7 @@ use serde_json::json;
 
 use super::*;
 use crate::config::KeyConfig;
+use crate::providers::client::Client;
 
 /// The test-only key pair of tests/fixtures (never a real service account's).
 const TEST_KEY: &str = include_str!("../../../tests/fixtures/vertex-test-sa-key.pem");
@@ -180,7 +181,7 @@ async fn concurrent_requests_share_one_token_fetch_and_refresh_before_expiry() {
     let k = KeyConfig::default();
     let c = call("http://unused", &k, "m");
     let cache = auth::TokenCache::default();
-    let http = reqwest::Client::new();
+    let http = Client::with_defaults();
     let creds = sa_json(&uri);
     let source = || auth::Source::Json(Secret::from_value(creds.clone()));
     let tokens =
