@@ -377,6 +377,83 @@ mod tests {
         assert!(err.starts_with("ca_cert_pem"), "{err}");
     }
 
+    /// An HTTPS server on 127.0.0.1 with a certificate from the test CA
+    /// (`tests/fixtures/tls`) that answers every request `200 ok`.
+    async fn tls_upstream() -> String {
+        use rustls::pki_types::PrivateKeyDer;
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+        let certs =
+            CertificateDer::pem_slice_iter(include_bytes!("../../tests/fixtures/tls/server.pem"))
+                .collect::<Result<Vec<_>, _>>()
+                .unwrap();
+        let key =
+            PrivateKeyDer::from_pem_slice(include_bytes!("../../tests/fixtures/tls/server.key"))
+                .unwrap();
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    let Ok(mut tls) = acceptor.accept(tcp).await else {
+                        return;
+                    };
+                    let mut head = Vec::new();
+                    let mut buf = [0u8; 1024];
+                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match tls.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => head.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    let answer = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
+                    let _ = tls.write_all(answer).await;
+                    let _ = tls.flush().await;
+                });
+            }
+        });
+        format!("https://127.0.0.1:{port}/v1/models")
+    }
+
+    #[tokio::test]
+    async fn an_unknown_issuer_is_refused_unless_its_ca_is_given_or_checks_are_off() {
+        let url = tls_upstream().await;
+
+        let err = Client::with_defaults().get(&url).send().await.unwrap_err();
+        assert!(matches!(err, Error::Connect(_)), "{err}");
+        let chain = format!("{:?}", err);
+        assert!(chain.contains("UnknownIssuer"), "{chain}");
+
+        let trusting = Client::new(&Options {
+            max_idle_per_host: 1,
+            ca_cert_pem: Some(include_str!("../../tests/fixtures/tls/ca.pem").into()),
+            ..Options::default()
+        })
+        .unwrap();
+        let resp = trusting.get(&url).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert_eq!(resp.text().await.unwrap(), "ok");
+
+        let insecure = Client::new(&Options {
+            max_idle_per_host: 1,
+            insecure_skip_verify: true,
+            ..Options::default()
+        })
+        .unwrap();
+        let resp = insecure.get(&url).send().await.unwrap();
+        assert_eq!(resp.bytes().await.unwrap(), Bytes::from_static(b"ok"));
+    }
+
     fn tokio_test_block_on<F: std::future::Future>(f: F) -> F::Output {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
