@@ -359,10 +359,8 @@ fn network(at: &str, n: &NetworkConfig) -> Vec<String> {
         ));
     }
     if let Some(pem) = &n.ca_cert_pem {
-        if reqwest::Certificate::from_pem(pem.as_bytes()).is_err() {
-            problems.push(format!(
-                "{at}.network_config.ca_cert_pem: not a PEM certificate"
-            ));
+        if let Err(why) = crate::providers::client::trusted_roots(pem) {
+            problems.push(format!("{at}.network_config.{why}"));
         }
     }
     if n.max_conns_per_host == 0 {
@@ -427,6 +425,24 @@ mod tests {
                "network_config":{"base_url":"ftp://x"}}}}"#
         )
         .contains("must be an http or https URL"));
+    }
+
+    #[test]
+    fn ca_cert_pem_must_hold_a_usable_certificate() {
+        let config = |pem: &str| {
+            serde_json::json!({"providers": {"openai": {
+                "keys": [{"value": "k"}],
+                "network_config": {"ca_cert_pem": pem}
+            }}})
+            .to_string()
+        };
+        let p = problems(&config("not a pem"));
+        assert!(
+            p.contains("providers.openai.network_config.ca_cert_pem: not a PEM certificate"),
+            "{p}"
+        );
+        let ca = include_str!("../../tests/fixtures/tls/ca.pem");
+        assert!(!problems(&config(ca)).contains("ca_cert_pem"));
     }
 
     #[test]

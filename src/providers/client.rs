@@ -257,22 +257,35 @@ impl Response {
 fn tls_config(options: &Options) -> Result<rustls::ClientConfig, String> {
     static DEFAULT: OnceLock<Result<rustls::ClientConfig, String>> = OnceLock::new();
     if !options.insecure_skip_verify && options.ca_cert_pem.is_none() {
-        return DEFAULT.get_or_init(|| build_tls(None, false)).clone();
+        return DEFAULT.get_or_init(|| build_tls(Vec::new(), false)).clone();
     }
-    let mut extra = Vec::new();
-    if let Some(pem) = &options.ca_cert_pem {
-        for cert in CertificateDer::pem_slice_iter(pem.as_bytes()) {
-            extra.push(cert.map_err(|e| format!("ca_cert_pem: {e}"))?);
-        }
-        if extra.is_empty() {
-            return Err("ca_cert_pem: no certificate in the PEM text".into());
-        }
+    let extra = match &options.ca_cert_pem {
+        Some(pem) => trusted_roots(pem)?,
+        None => Vec::new(),
+    };
+    build_tls(extra, options.insecure_skip_verify)
+}
+
+/// The certificates of a `ca_cert_pem`, or what is wrong with it (`ca_cert_pem: ...`; config
+/// validation reports the same words).
+pub fn trusted_roots(pem: &str) -> Result<Vec<CertificateDer<'static>>, String> {
+    let certs = CertificateDer::pem_slice_iter(pem.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("ca_cert_pem: not a PEM certificate ({e})"))?;
+    if certs.is_empty() {
+        return Err("ca_cert_pem: not a PEM certificate (no CERTIFICATE block)".into());
     }
-    build_tls(Some(extra), options.insecure_skip_verify)
+    let mut probe = rustls::RootCertStore::empty();
+    for cert in &certs {
+        probe
+            .add(cert.clone())
+            .map_err(|e| format!("ca_cert_pem: not usable as a root ({e})"))?;
+    }
+    Ok(certs)
 }
 
 fn build_tls(
-    extra_roots: Option<Vec<CertificateDer<'static>>>,
+    extra_roots: Vec<CertificateDer<'static>>,
     insecure: bool,
 ) -> Result<rustls::ClientConfig, String> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -287,10 +300,10 @@ fn build_tls(
     }
     let mut roots = rustls::RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    for cert in extra_roots.into_iter().flatten() {
+    for cert in extra_roots {
         roots
             .add(cert)
-            .map_err(|e| format!("ca_cert_pem: not usable as a root: {e}"))?;
+            .map_err(|e| format!("ca_cert_pem: not usable as a root ({e})"))?;
     }
     Ok(builder.with_root_certificates(roots).with_no_client_auth())
 }
