@@ -9,7 +9,7 @@ socket system calls every proxy pays) and cache misses, so they judge the gatewa
 its latency.
 
 The script starts an OpenAI-style mock (Python, keep-alive, a fixed chat answer with usage), a
-gateway under `valgrind --tool=callgrind` with collection off, sends `--warmup` chat requests
+gateway under `valgrind --tool=callgrind` with instrumentation off, sends `--warmup` chat requests
 over one keep-alive connection, turns instrumentation on, sends `--requests` more, dumps, and prints
 the instructions per request, with the top functions per request when `--top` is given.
 
@@ -37,26 +37,47 @@ CHAT = json.dumps({
     ],
     "max_tokens": 32,
 }).encode()
+STREAM = json.dumps({**json.loads(CHAT), "stream": True}).encode()
 
-ANSWER = json.dumps({
-    "id": "chatcmpl-bench",
-    "object": "chat.completion",
-    "created": 1700000000,
-    "model": "gpt-4o-mini",
-    "choices": [{
-        "index": 0,
-        "message": {"role": "assistant", "content": "Hello! How can I help you today?"},
-        "finish_reason": "stop",
-    }],
-    "usage": {"prompt_tokens": 21, "completion_tokens": 9, "total_tokens": 30},
-}).encode()
+# The answers of the bench's mock (benches/overhead.rs), so both measure the same work.
+ANSWER = (b'{"id":"chatcmpl-bench0000000000000000000000","object":"chat.completion","created":1767225600,'
+          b'"model":"gpt-4o-mini-2024-07-18","choices":[{"index":0,"message":{"role":"assistant",'
+          b'"content":"Hello! How can I help you today?","refusal":null,"annotations":[]},"logprobs":null,'
+          b'"finish_reason":"stop"}],"usage":{"prompt_tokens":24,"completion_tokens":9,"total_tokens":33,'
+          b'"prompt_tokens_details":{"cached_tokens":0,"audio_tokens":0},"completion_tokens_details":'
+          b'{"reasoning_tokens":0,"audio_tokens":0,"accepted_prediction_tokens":0,'
+          b'"rejected_prediction_tokens":0}},"service_tier":"default","system_fingerprint":"fp_bench0000"}')
+
+CHUNK_HEAD = (b'data: {"id":"chatcmpl-bench0000000000000000000000","object":"chat.completion.chunk",'
+              b'"created":1767225600,"model":"gpt-4o-mini-2024-07-18","service_tier":"default",'
+              b'"system_fingerprint":"fp_bench0000","choices":')
+DELTAS = [b'{"role":"assistant","content":"","refusal":null}', b'{"content":"Hello"}', b'{"content":"!"}',
+          b'{"content":" How can"}', b'{"content":" I help"}', b'{"content":" you today?"}']
+EVENTS = [CHUNK_HEAD + b'[{"index":0,"delta":' + d + b',"logprobs":null,"finish_reason":null}],"usage":null}\n\n'
+          for d in DELTAS]
+EVENTS.append(CHUNK_HEAD + b'[{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}],"usage":null}\n\n')
+EVENTS.append(CHUNK_HEAD + b'[],"usage":{"prompt_tokens":24,"completion_tokens":9,"total_tokens":33,'
+              b'"prompt_tokens_details":{"cached_tokens":0,"audio_tokens":0},"completion_tokens_details":'
+              b'{"reasoning_tokens":0,"audio_tokens":0,"accepted_prediction_tokens":0,'
+              b'"rejected_prediction_tokens":0}}}\n\n')
+EVENTS.append(b"data: [DONE]\n\n")
 
 
 class Mock(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def do_POST(self):
-        self.rfile.read(int(self.headers.get("content-length", "0")))
+        body = self.rfile.read(int(self.headers.get("content-length", "0")))
+        if b'"stream":true' in body.replace(b" ", b""):
+            self.send_response(200)
+            self.send_header("content-type", "text/event-stream")
+            self.send_header("transfer-encoding", "chunked")
+            self.end_headers()
+            for event in EVENTS:
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(event), event))
+                self.wfile.flush()
+            self.wfile.write(b"0\r\n\r\n")
+            return
         self.send_response(200)
         self.send_header("content-type", "application/json")
         self.send_header("content-length", str(len(ANSWER)))
@@ -73,13 +94,13 @@ def free_port():
         return s.getsockname()[1]
 
 
-def send(conn, n):
+def send(conn, n, request):
     for _ in range(n):
-        conn.request("POST", "/v1/chat/completions", CHAT, {"content-type": "application/json"})
+        conn.request("POST", "/v1/chat/completions", request, {"content-type": "application/json"})
         resp = conn.getresponse()
-        body = resp.read()
-        if resp.status != 200:
-            sys.exit(f"gateway answered {resp.status}: {body[:300]!r}")
+        answer = resp.read()
+        if resp.status != 200 or not (b"[DONE]" in answer or b'"chat.completion"' in answer):
+            sys.exit(f"gateway answered {resp.status}: {answer[:300]!r}")
 
 
 def main():
@@ -87,6 +108,8 @@ def main():
     ap.add_argument("--bifrost", default="target/release/bifrost")
     ap.add_argument("--log", choices=["on", "off"], default="off",
                     help="request log and metrics (off: the bench's gateway-off)")
+    ap.add_argument("--stream", action="store_true",
+                    help="streamed chat requests (the mock sends the bench's nine events)")
     ap.add_argument("--warmup", type=int, default=300)
     ap.add_argument("--requests", type=int, default=2000)
     ap.add_argument("--top", type=int, default=0, help="print the top N functions (self cost)")
@@ -129,10 +152,11 @@ def main():
                     if time.time() > deadline or gateway.poll() is not None:
                         sys.exit("the gateway did not come up under valgrind")
                     time.sleep(0.2)
-            send(conn, args.warmup)
+            body = STREAM if args.stream else CHAT
+            send(conn, args.warmup, body)
             subprocess.run(["callgrind_control", "-i", "on", str(gateway.pid)], check=True,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            send(conn, args.requests)
+            send(conn, args.requests, body)
             subprocess.run(["callgrind_control", "-i", "off", str(gateway.pid)], check=True,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             subprocess.run(["callgrind_control", "-d", str(gateway.pid)], check=True,
@@ -155,7 +179,8 @@ def main():
             sys.exit("callgrind wrote no counts")
         last = os.path.join(app_dir, max(totals, key=totals.get))
         per_request = max(totals.values()) / args.requests
-        print(f"{args.bifrost}: log {args.log}: {per_request:,.0f} instructions per request "
+        kind = "stream" if args.stream else "chat"
+        print(f"{args.bifrost}: {kind}, log {args.log}: {per_request:,.0f} instructions per request "
               f"({args.requests} requests after {args.warmup} warm-up)")
         if args.keep:
             subprocess.run(["cp", last, args.keep], check=True)
