@@ -92,6 +92,9 @@ async fn chat_stream_delivers_every_chunk_usage_last_and_done() {
             .all(|c| c["usage"].is_null()));
         for (i, c) in chunks.iter().enumerate() {
             assert_eq!(c["object"], "chat.completion.chunk");
+            // What the provider reports about the answer passes through on every chunk.
+            assert_eq!(c["service_tier"], "default", "chunk {i}: {c}");
+            assert_eq!(c["system_fingerprint"], "fp_mock", "chunk {i}: {c}");
             assert_eq!(c["extra_fields"]["chunk_index"], i, "chunk {i}: {c}");
             assert_eq!(c["extra_fields"]["provider"], "openai");
             assert_eq!(c["extra_fields"]["model_requested"], "gpt-4o-mini");

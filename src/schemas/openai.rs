@@ -458,6 +458,9 @@ pub struct ChatChunk {
     /// Backend fingerprint.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub system_fingerprint: Option<String>,
+    /// Service tier, as the provider reports it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_tier: Option<String>,
     /// Bifrost's metadata.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extra_fields: Option<ExtraFields>,

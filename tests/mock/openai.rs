@@ -127,6 +127,7 @@ fn chunk(model: &Value, delta: Value, finish: Value) -> Value {
         "object": "chat.completion.chunk",
         "created": CREATED,
         "model": model,
+        "service_tier": "default",
         "system_fingerprint": "fp_mock",
         "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}]
     })
@@ -173,7 +174,8 @@ fn chat_stream(state: &Arc<MockState>, rec: &Recorded) -> Response {
     if body["stream_options"]["include_usage"] == true {
         events.push(data(&json!({
             "id": "chatcmpl-mock-stream", "object": "chat.completion.chunk", "created": CREATED,
-            "model": model, "system_fingerprint": "fp_mock", "choices": [], "usage": usage()
+            "model": model, "service_tier": "default", "system_fingerprint": "fp_mock",
+            "choices": [], "usage": usage()
         })));
     }
     events.push("data: [DONE]\n\n".to_owned());

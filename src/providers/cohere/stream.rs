@@ -181,6 +181,7 @@ impl State {
             choices,
             usage: None,
             system_fingerprint: None,
+            service_tier: None,
             extra_fields: None,
         }
     }
