@@ -2,8 +2,8 @@
 //!
 //! Every provider call goes through here. reqwest did the same job with layers the gateway does
 //! not use (redirects, retries, cookies, proxies): it parsed each request's URL twice, wrapped
-//! the body and the response, and copied headers, about a tenth of the request thread's CPU in
-//! a profile at 5k requests/s. This client sends an `http::Request` with a complete body and
+//! the body and the response, and copied headers; without it a chat request through the gateway
+//! executes about 16 % fewer instructions (`scripts/instructions.py`). This client sends an `http::Request` with a complete body and
 //! hands back hyper's response head and body. Redirects are never followed (a 3xx comes back as
 //! it is; `providers::http` refuses it), and nothing is retried here but what hyper's pool
 //! retries on its own: a request whose pooled connection closed before any of it was sent.
