@@ -1,12 +1,10 @@
 //! HTTP plumbing shared by the wire formats: sending, error mapping, SSE decoding.
 
+use ::http::header::{HeaderName, HeaderValue, CONTENT_TYPE};
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
-
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-
-use ::http::header::{HeaderName, HeaderValue, CONTENT_TYPE};
 
 use super::client::{self, Client, Response};
 use super::sse::{self, SseEvent};
@@ -178,8 +176,9 @@ pub fn transport_error(call: &Call<'_>, e: &client::Error) -> Error {
     }
 }
 
-/// The error's message followed by its causes', `: `-separated.
-fn with_causes(e: &client::Error) -> String {
+/// The error's message followed by its causes', `: `-separated (what failed, then why: the
+/// refused connection, the certificate rustls rejected, ...).
+pub fn with_causes(e: &client::Error) -> String {
     let mut message = e.to_string();
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {

@@ -17,7 +17,7 @@ use crate::config::types::BedrockKeyConfig;
 use crate::error::{Error, Result, UpstreamError};
 use crate::providers::anthropic::parse_rfc3339;
 use crate::providers::client::{self, Client};
-use crate::providers::http::percent_encode;
+use crate::providers::http::{percent_encode, with_causes};
 use crate::providers::unix_now;
 
 /// Temporary credentials are replaced this long before they expire, so that a request signed
@@ -260,7 +260,7 @@ async fn sts_call(
     }
     let network = |e: client::Error| Error::Network {
         provider: provider.to_owned(),
-        message: format!("STS {action}: {e}"),
+        message: format!("STS {action}: {}", with_causes(&e)),
     };
     let timed_out = |_| Error::Timeout {
         provider: provider.to_owned(),
