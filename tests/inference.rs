@@ -57,6 +57,45 @@ async fn chat_json_reaches_upstream_with_bare_model_key_and_params() {
     .await;
 }
 
+/// Fields a provider adds to OpenAI's shapes (Perplexity's sources, OpenRouter's
+/// `native_finish_reason`) reach the client, on the answer and on every chunk.
+#[tokio::test]
+async fn provider_specific_answer_fields_pass_through() {
+    within(60, async {
+        let mock = Mock::openai("upstream").await;
+        // Perplexity's API has no `/v1` in its paths.
+        let base_url = format!("{}/v1", mock.url);
+        let cfg = config(json!({
+            "perplexity": provider(&base_url, json!([key("main", "env.E2E_OPENAI_KEY")]))
+        }));
+        let gw = Gateway::launch(&cfg, &[("E2E_OPENAI_KEY", OPENAI_KEY)]).await;
+        let (status, resp) = gw.chat(&chat_body("perplexity/sonar", "penguins?")).await;
+        assert_eq!(status, 200, "{resp}");
+        assert_eq!(resp["citations"], json!(["https://example.com/penguins"]));
+        assert_eq!(resp["search_results"][0]["title"], "Penguins");
+        assert_eq!(resp["choices"][0]["native_finish_reason"], "stop");
+        assert_eq!(resp["extra_fields"]["provider"], "perplexity");
+
+        let mut body = chat_body("perplexity/sonar", "penguins?");
+        body["stream"] = json!(true);
+        let sse = gw.stream("/v1/chat/completions", &body, &[]).await;
+        assert_eq!(sse.status, 200, "{}", sse.raw);
+        let chunks = sse.chunks();
+        assert!(chunks.len() > 2, "{}", sse.raw);
+        for (i, c) in chunks.iter().enumerate() {
+            assert_eq!(
+                c["citations"],
+                json!(["https://example.com/penguins"]),
+                "chunk {i}: {c}"
+            );
+        }
+        assert!(chunks
+            .iter()
+            .any(|c| c["choices"][0]["native_finish_reason"] == "stop"));
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn chat_stream_delivers_every_chunk_usage_last_and_done() {
     within(60, async {

@@ -44,6 +44,7 @@ impl ChunkFrame {
     pub fn chunk(&self, delta: ChunkDelta, finish_reason: Option<String>) -> ChatChunk {
         ChatChunk {
             choices: vec![ChunkChoice {
+                extra: Default::default(),
                 index: 0,
                 delta,
                 finish_reason,

@@ -283,8 +283,9 @@ pub struct FunctionCall {
     pub arguments: String,
 }
 
-/// `chat.completion` response.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+/// `chat.completion` response. Fields a provider adds beyond OpenAI's (Perplexity's
+/// `citations`, Azure's `prompt_filter_results`, ...) are kept in `extra` and passed on.
+#[derive(Debug, Clone, Serialize)]
 pub struct ChatResponse {
     /// Completion id.
     #[serde(default)]
@@ -313,6 +314,26 @@ pub struct ChatResponse {
     /// Bifrost's metadata.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extra_fields: Option<ExtraFields>,
+    /// Top-level fields not modelled above, as the provider sent them.
+    #[serde(flatten)]
+    pub extra: JsonObject,
+}
+
+impl Default for ChatResponse {
+    fn default() -> Self {
+        Self {
+            id: String::new(),
+            object: chat_completion_object(),
+            created: 0,
+            model: String::new(),
+            choices: Vec::new(),
+            usage: None,
+            system_fingerprint: None,
+            service_tier: None,
+            extra_fields: None,
+            extra: JsonObject::new(),
+        }
+    }
 }
 
 fn chat_completion_object() -> String {
@@ -320,7 +341,7 @@ fn chat_completion_object() -> String {
 }
 
 /// One choice of a chat response.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct ChatChoice {
     /// Position.
     #[serde(default)]
@@ -333,6 +354,9 @@ pub struct ChatChoice {
     /// Log probabilities.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logprobs: Option<Value>,
+    /// Fields not modelled above (Azure's `content_filter_results`, ...).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 /// Token usage.
@@ -434,8 +458,9 @@ impl<'de> serde::de::Visitor<'de> for FindCount<'_> {
     }
 }
 
-/// `chat.completion.chunk` stream event.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+/// `chat.completion.chunk` stream event. Like [`ChatResponse`], it keeps and passes on the
+/// fields a provider adds in `extra`.
+#[derive(Debug, Clone, Serialize)]
 pub struct ChatChunk {
     /// Completion id, the same on every chunk.
     #[serde(default)]
@@ -464,6 +489,26 @@ pub struct ChatChunk {
     /// Bifrost's metadata.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extra_fields: Option<ExtraFields>,
+    /// Top-level fields not modelled above, as the provider sent them.
+    #[serde(flatten)]
+    pub extra: JsonObject,
+}
+
+impl Default for ChatChunk {
+    fn default() -> Self {
+        Self {
+            id: String::new(),
+            object: chat_chunk_object(),
+            created: 0,
+            model: String::new(),
+            choices: Vec::new(),
+            usage: None,
+            system_fingerprint: None,
+            service_tier: None,
+            extra_fields: None,
+            extra: JsonObject::new(),
+        }
+    }
 }
 
 fn chat_chunk_object() -> String {
@@ -471,7 +516,7 @@ fn chat_chunk_object() -> String {
 }
 
 /// One choice's delta in a chunk.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct ChunkChoice {
     /// Position.
     #[serde(default)]
@@ -485,6 +530,9 @@ pub struct ChunkChoice {
     /// Log probabilities.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logprobs: Option<Value>,
+    /// Fields not modelled above.
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 /// The incremental part of a message.
@@ -880,6 +928,63 @@ deserialize_keeping_extra! {
 }
 
 deserialize_keeping_extra! {
+    ChatResponse, "a chat completion",
+    required {  }
+    optional {
+        id: "id",
+        object: "object",
+        created: "created",
+        model: "model",
+        choices: "choices",
+        usage: "usage",
+        system_fingerprint: "system_fingerprint",
+        service_tier: "service_tier",
+        extra_fields: "extra_fields",
+    }
+    extra: extra,
+}
+
+deserialize_keeping_extra! {
+    ChatChoice, "a chat completion choice",
+    required { message: "message" }
+    optional {
+        index: "index",
+        finish_reason: "finish_reason",
+        logprobs: "logprobs",
+    }
+    extra: extra,
+}
+
+deserialize_keeping_extra! {
+    ChatChunk, "a chat completion chunk",
+    required {  }
+    optional {
+        id: "id",
+        object: "object",
+        created: "created",
+        model: "model",
+        choices: "choices",
+        usage: "usage",
+        system_fingerprint: "system_fingerprint",
+        service_tier: "service_tier",
+        extra_fields: "extra_fields",
+    }
+    extra: extra,
+}
+
+deserialize_keeping_extra! {
+    ChunkChoice, "a chunk choice",
+    required {  }
+    optional {
+        index: "index",
+        delta: "delta",
+        finish_reason: "finish_reason",
+        logprobs: "logprobs",
+    }
+    extra: extra,
+}
+
+deserialize_keeping_extra! {
     ChunkDelta, "a chunk delta",
     required {  }
     optional {
@@ -1046,6 +1151,46 @@ mod tests {
             out["choices"][0]["delta"],
             json!({"content": "He", "annotations": []})
         );
+    }
+
+    #[test]
+    fn answers_and_chunks_pass_on_provider_specific_fields() {
+        // Perplexity's citations and search results, Azure's content filter results.
+        let answer: ChatResponse = serde_json::from_str(
+            r#"{"id":"a","object":"chat.completion","created":1,"model":"sonar",
+                "citations":["https://example.com/a"],
+                "search_results":[{"title":"A","url":"https://example.com/a"}],
+                "prompt_filter_results":[{"prompt_index":0}],
+                "choices":[{"index":0,"message":{"role":"assistant","content":"Hi"},
+                    "finish_reason":"stop","content_filter_results":{"hate":{"filtered":false}}}]}"#,
+        )
+        .unwrap();
+        assert_eq!(answer.choices[0].message.role, "assistant");
+        let out = serde_json::to_value(&answer).unwrap();
+        assert_eq!(out["citations"], json!(["https://example.com/a"]));
+        assert_eq!(out["search_results"][0]["title"], "A");
+        assert_eq!(out["prompt_filter_results"], json!([{"prompt_index": 0}]));
+        assert_eq!(
+            out["choices"][0]["content_filter_results"],
+            json!({"hate": {"filtered": false}})
+        );
+        assert_eq!(out["choices"][0]["finish_reason"], "stop");
+
+        let chunk: ChatChunk = serde_json::from_str(
+            r#"{"id":"c","created":1,"model":"sonar","citations":["https://example.com/b"],
+                "choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":null,
+                    "native_finish_reason":null}]}"#,
+        )
+        .unwrap();
+        let out = serde_json::to_value(&chunk).unwrap();
+        assert_eq!(out["citations"], json!(["https://example.com/b"]));
+        assert_eq!(out["choices"][0]["native_finish_reason"], Value::Null);
+        // Absent from the provider's JSON, `object` still says what the event is.
+        assert_eq!(out["object"], "chat.completion.chunk");
+        let bare: ChatResponse = serde_json::from_str(r#"{"choices":[]}"#).unwrap();
+        assert_eq!(bare.object, "chat.completion");
+        let no_message = serde_json::from_str::<ChatResponse>(r#"{"choices":[{"index":0}]}"#);
+        assert!(no_message.unwrap_err().to_string().contains("message"));
     }
 
     #[test]

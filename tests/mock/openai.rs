@@ -110,7 +110,7 @@ fn chat(state: &MockState, rec: &Recorded) -> Value {
             text_finish(body),
         )
     };
-    json!({
+    let mut answer = json!({
         "id": "chatcmpl-mock-1",
         "object": "chat.completion",
         "created": CREATED,
@@ -118,11 +118,26 @@ fn chat(state: &MockState, rec: &Recorded) -> Value {
         "choices": [{"index": 0, "message": message, "logprobs": null, "finish_reason": finish}],
         "usage": usage(),
         "system_fingerprint": "fp_mock"
-    })
+    });
+    add_search_fields(&model, &mut answer);
+    answer
+}
+
+/// Perplexity's `sonar` models answer with their sources beside the choices, on the answer
+/// and on every chunk (fields OpenAI does not have).
+fn add_search_fields(model: &Value, answer: &mut Value) {
+    if model.as_str().is_some_and(|m| m.starts_with("sonar")) {
+        answer["citations"] = json!(["https://example.com/penguins"]);
+        answer["search_results"] =
+            json!([{"title": "Penguins", "url": "https://example.com/penguins", "date": null}]);
+        for choice in answer["choices"].as_array_mut().into_iter().flatten() {
+            choice["native_finish_reason"] = choice["finish_reason"].clone();
+        }
+    }
 }
 
 fn chunk(model: &Value, delta: Value, finish: Value) -> Value {
-    json!({
+    let mut chunk = json!({
         "id": "chatcmpl-mock-stream",
         "object": "chat.completion.chunk",
         "created": CREATED,
@@ -130,7 +145,9 @@ fn chunk(model: &Value, delta: Value, finish: Value) -> Value {
         "service_tier": "default",
         "system_fingerprint": "fp_mock",
         "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}]
-    })
+    });
+    add_search_fields(model, &mut chunk);
+    chunk
 }
 
 fn data(v: &Value) -> String {
@@ -172,11 +189,13 @@ fn chat_stream(state: &Arc<MockState>, rec: &Recorded) -> Response {
     events.push(data(&chunk(model, json!({}), json!(finish))));
     // Like OpenAI, usage only when asked for, in a last chunk without choices.
     if body["stream_options"]["include_usage"] == true {
-        events.push(data(&json!({
+        let mut last = json!({
             "id": "chatcmpl-mock-stream", "object": "chat.completion.chunk", "created": CREATED,
             "model": model, "service_tier": "default", "system_fingerprint": "fp_mock",
             "choices": [], "usage": usage()
-        })));
+        });
+        add_search_fields(model, &mut last);
+        events.push(data(&last));
     }
     events.push("data: [DONE]\n\n".to_owned());
     sse_response(state, events)

@@ -173,6 +173,7 @@ fn chat_response(message: ChatMessage, finish: &str) -> ChatResponse {
         id: "chatcmpl-1".into(),
         model: "gpt-4o-mini".into(),
         choices: vec![ChatChoice {
+            extra: Default::default(),
             index: 0,
             message,
             finish_reason: Some(finish.into()),
@@ -229,6 +230,7 @@ fn chunk(delta: ChunkDelta, finish: Option<&str>) -> ChatChunk {
         id: "chatcmpl-s".into(),
         model: "gpt-4o-mini".into(),
         choices: vec![ChunkChoice {
+            extra: Default::default(),
             index: 0,
             delta,
             finish_reason: finish.map(str::to_owned),

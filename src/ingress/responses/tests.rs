@@ -139,6 +139,7 @@ fn chat_response_becomes_a_response() {
         created: 1_700_000_000,
         model: "gpt-4o-mini".into(),
         choices: vec![ChatChoice {
+            extra: Default::default(),
             index: 0,
             message,
             finish_reason: Some("tool_calls".into()),
@@ -190,6 +191,7 @@ fn chunk(delta: ChunkDelta, finish: Option<&str>) -> ChatChunk {
         id: "chatcmpl-s".into(),
         model: "gpt-4o-mini".into(),
         choices: vec![ChunkChoice {
+            extra: Default::default(),
             index: 0,
             delta,
             finish_reason: finish.map(str::to_owned),

@@ -40,6 +40,7 @@ pub fn to_chat_response(msg: wire::MessagesResponse, created: u64) -> ChatRespon
         created,
         model: msg.model,
         choices: vec![ChatChoice {
+            extra: Default::default(),
             index: 0,
             message: ChatMessage {
                 role: "assistant".into(),

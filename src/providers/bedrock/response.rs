@@ -51,6 +51,7 @@ pub fn to_chat_response(
         created,
         model: model.to_owned(),
         choices: vec![ChatChoice {
+            extra: Default::default(),
             index: 0,
             message: ChatMessage {
                 role: "assistant".into(),

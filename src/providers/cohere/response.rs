@@ -34,11 +34,13 @@ pub fn to_chat_response(answer: wire::ChatResponse, model: &str, created: u64) -
         ..ChatMessage::default()
     };
     ChatResponse {
+        extra: Default::default(),
         id: answer.id,
         object: "chat.completion".into(),
         created,
         model: model.to_owned(),
         choices: vec![ChatChoice {
+            extra: Default::default(),
             index: 0,
             message,
             finish_reason: Some(finish_reason(answer.finish_reason.as_deref()).into()),

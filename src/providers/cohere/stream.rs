@@ -164,6 +164,7 @@ impl State {
     /// Queues a chunk with one choice.
     fn push(&mut self, delta: ChunkDelta, finish: Option<&str>) {
         let chunk = self.chunk(vec![ChunkChoice {
+            extra: Default::default(),
             index: 0,
             delta,
             finish_reason: finish.map(str::to_owned),
@@ -174,6 +175,7 @@ impl State {
 
     fn chunk(&self, choices: Vec<ChunkChoice>) -> ChatChunk {
         ChatChunk {
+            extra: Default::default(),
             id: self.id.clone(),
             object: "chat.completion.chunk".into(),
             created: self.created,

@@ -23,6 +23,7 @@ pub fn to_chat_response(
             let content =
                 (!parts.text.is_empty() || !has_calls).then_some(MessageContent::Text(parts.text));
             ChatChoice {
+                extra: Default::default(),
                 index,
                 message: ChatMessage {
                     role: "assistant".into(),
@@ -40,6 +41,7 @@ pub fn to_chat_response(
         // A blocked prompt has no candidates, only `promptFeedback.blockReason`.
         let blocked = resp.prompt_feedback.and_then(|f| f.block_reason).is_some();
         choices.push(ChatChoice {
+            extra: Default::default(),
             index: 0,
             message: ChatMessage {
                 role: "assistant".into(),
