@@ -1,6 +1,7 @@
 //! The management API: provider and key CRUD, redaction in every answer, live effect on the
 //! next request, and persistence in config.db across restarts.
 
+use base64::Engine;
 use serde_json::{json, Value};
 
 use crate::common::{assert_error_shape, chat_body, config, key, provider, within, Gateway};
@@ -204,6 +205,115 @@ async fn config_json_bootstrap_rules() {
         assert_eq!(status, 200, "entries not in the file are left alone");
         let (status, _) = gw.chat(&chat_body("openai/gpt-4o-mini", "x")).await;
         assert_eq!(status, 200);
+    })
+    .await;
+}
+
+/// A forwarding HTTP proxy on 127.0.0.1: tunnels each `CONNECT` and keeps its head.
+async fn connect_proxy() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = std::sync::Arc::clone(&seen);
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            let log = std::sync::Arc::clone(&log);
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    if client.read(&mut byte).await.unwrap_or(0) == 0 {
+                        return;
+                    }
+                    head.push(byte[0]);
+                }
+                let head = String::from_utf8_lossy(&head).into_owned();
+                let target = head.split(' ').nth(1).unwrap_or_default().to_owned();
+                log.lock().unwrap().push(head);
+                let Ok(mut upstream) = tokio::net::TcpStream::connect(&target).await else {
+                    return;
+                };
+                let _ = client
+                    .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                    .await;
+                let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+            });
+        }
+    });
+    (url, seen)
+}
+
+/// `proxy_config` set through the API applies to the next request; its password is redacted in
+/// every answer and a redacted password sent back keeps the stored one.
+#[tokio::test]
+async fn a_proxy_set_through_the_api_carries_the_next_request() {
+    within(60, async {
+        const PROXY_PASSWORD: &str = "proxy-pass-0123456789";
+        let openai = Mock::openai("openai").await;
+        let cfg = config(json!({"openai": provider(&openai.url, json!([key("k", LITERAL)]))}));
+        let gw = Gateway::launch(&cfg, &[]).await;
+        let (proxy_url, seen) = connect_proxy().await;
+
+        let (_, mut current) = gw.get("/api/providers/openai").await;
+        current["proxy_config"] = json!({"type": "http", "url": proxy_url,
+            "username": "bifrost", "password": PROXY_PASSWORD});
+        let (status, updated) = gw.put("/api/providers/openai", &current).await;
+        assert_eq!(status, 200, "{updated}");
+        assert!(!updated.to_string().contains(PROXY_PASSWORD), "{updated}");
+        assert_eq!(updated["proxy_config"]["password"], "********6789");
+
+        let (status, resp) = gw.chat(&chat_body("openai/gpt-4o-mini", "via proxy")).await;
+        assert_eq!(status, 200, "{resp}");
+        assert_eq!(
+            resp["choices"][0]["message"]["content"],
+            "openai says: via proxy"
+        );
+        let authority = openai
+            .url
+            .trim_start_matches("http://")
+            .trim_end_matches('/');
+        let expected_auth = format!(
+            "Proxy-Authorization: Basic {}\r\n",
+            base64::engine::general_purpose::STANDARD.encode(format!("bifrost:{PROXY_PASSWORD}"))
+        );
+        {
+            let heads = seen.lock().unwrap();
+            assert_eq!(heads.len(), 1, "{heads:?}");
+            assert!(
+                heads[0].starts_with(&format!("CONNECT {authority} HTTP/1.1")),
+                "{}",
+                heads[0]
+            );
+            assert!(heads[0].contains(&expected_auth), "{}", heads[0]);
+        }
+
+        // Sent back as shown (redacted), with another user: the stored password is kept, and
+        // the changed proxy config gets a new pool (a new tunnel).
+        let (_, mut shown) = gw.get("/api/providers/openai").await;
+        assert!(!shown.to_string().contains(PROXY_PASSWORD), "{shown}");
+        shown["proxy_config"]["username"] = json!("bifrost2");
+        let (status, _) = gw.put("/api/providers/openai", &shown).await;
+        assert_eq!(status, 200);
+        let (status, _) = gw.chat(&chat_body("openai/gpt-4o-mini", "again")).await;
+        assert_eq!(status, 200);
+        let expected_auth = format!(
+            "Proxy-Authorization: Basic {}\r\n",
+            base64::engine::general_purpose::STANDARD.encode(format!("bifrost2:{PROXY_PASSWORD}"))
+        );
+        let heads = seen.lock().unwrap().clone();
+        assert_eq!(heads.len(), 2, "{heads:?}");
+        assert!(heads[1].contains(&expected_auth), "{}", heads[1]);
+
+        // A proxy URL that is not one is refused with the field path, and changes nothing.
+        shown["proxy_config"] = json!({"type": "socks5", "url": "ftp://nowhere"});
+        let (status, err) = gw.put("/api/providers/openai", &shown).await;
+        assert_eq!(status, 400, "{err}");
+        assert!(
+            assert_error_shape(&err, 400).contains("providers.openai.proxy_config.url"),
+            "{err}"
+        );
     })
     .await;
 }

@@ -12,7 +12,8 @@ use std::path::Path;
 
 pub use types::{
     AzureKeyConfig, BedrockKeyConfig, ClientConfig, ConcurrencyConfig, CustomProviderConfig,
-    FileConfig, KeyConfig, NetworkConfig, ProviderConfig, VertexKeyConfig, VllmKeyConfig,
+    FileConfig, KeyConfig, NetworkConfig, ProviderConfig, ProxyConfig, ProxyKind, VertexKeyConfig,
+    VllmKeyConfig,
 };
 
 use crate::error::{Error, Result};

@@ -161,9 +161,9 @@ pub struct ProviderConfig {
     /// Concurrency and queue length.
     #[serde(default)]
     pub concurrency_and_buffer_size: ConcurrencyConfig,
-    /// Outbound proxy (accepted; applied in a later release).
+    /// How calls to this provider reach it: directly, or through an HTTP or SOCKS5 proxy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub proxy_config: Option<Value>,
+    pub proxy_config: Option<ProxyConfig>,
     /// Add the raw upstream request to responses.
     #[serde(default)]
     pub send_back_raw_request: bool,
@@ -442,6 +442,61 @@ impl Default for NetworkConfig {
             max_conns_per_host: 5000,
             insecure_skip_verify: false,
             ca_cert_pem: None,
+        }
+    }
+}
+
+/// `providers.<name>.proxy_config`: Bifrost's outbound proxy for one provider.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ProxyConfig {
+    /// `none`, `http` (an HTTP CONNECT tunnel), `socks5`, or `environment` (`HTTPS_PROXY`,
+    /// `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY`, read when the configuration loads).
+    #[serde(rename = "type", default)]
+    pub kind: ProxyKind,
+    /// The proxy: `http://host:port` for `http`, `socks5://host:port` for `socks5`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub url: String,
+    /// User name, when the proxy asks for one.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub username: String,
+    /// Password (`env.VAR` or the value), redacted by the management API.
+    #[serde(default, skip_serializing_if = "SecretRef::is_empty")]
+    pub password: SecretRef,
+    /// Extra trusted roots, PEM: the CA of a proxy that intercepts TLS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_cert_pem: Option<String>,
+}
+
+/// `proxy_config.type`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProxyKind {
+    /// Connect to the provider directly.
+    #[default]
+    None,
+    /// Through an HTTP proxy, with `CONNECT`.
+    Http,
+    /// Through a SOCKS5 proxy (the proxy resolves the provider's name).
+    Socks5,
+    /// As the environment's proxy variables say.
+    Environment,
+}
+
+impl ProxyConfig {
+    /// The same block with its password redacted, for the management API.
+    pub fn redacted(&self) -> Self {
+        Self {
+            password: SecretRef::new(self.password.redacted()),
+            ..self.clone()
+        }
+    }
+
+    /// Puts back the stored password where this block carries its redacted form (a management
+    /// client sending back what it was shown).
+    pub fn restore_redacted(&mut self, stored: &ProxyConfig) {
+        if !self.password.is_empty() && self.password.as_configured() == stored.password.redacted()
+        {
+            self.password = stored.password.clone();
         }
     }
 }

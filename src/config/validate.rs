@@ -132,6 +132,16 @@ pub fn provider_config(name: &str, p: &ProviderConfig) -> Vec<String> {
         ));
     }
     problems.extend(network(&at, &p.network_config));
+    if let Some(proxy) = &p.proxy_config {
+        if let Err(why) = crate::providers::client::Proxy::from_config(proxy) {
+            problems.push(format!("{at}.{why}"));
+        }
+        if let Some(pem) = &proxy.ca_cert_pem {
+            if let Err(why) = crate::providers::client::trusted_roots(pem) {
+                problems.push(format!("{at}.proxy_config.{why}"));
+            }
+        }
+    }
     if p.concurrency_and_buffer_size.concurrency == 0 {
         problems.push(format!(
             "{at}.concurrency_and_buffer_size.concurrency: must be at least 1"
@@ -443,6 +453,62 @@ mod tests {
         );
         let ca = include_str!("../../tests/fixtures/tls/ca.pem");
         assert!(!problems(&config(ca)).contains("ca_cert_pem"));
+    }
+
+    #[test]
+    fn proxy_config_names_what_is_wrong() {
+        let config = |proxy: serde_json::Value| {
+            serde_json::json!({"providers": {"openai": {
+                "keys": [{"value": "k"}], "proxy_config": proxy
+            }}})
+            .to_string()
+        };
+        let p = problems(&config(serde_json::json!({"type": "http"})));
+        assert!(
+            p.contains("providers.openai.proxy_config.url: required for this proxy type"),
+            "{p}"
+        );
+        let p = problems(&config(
+            serde_json::json!({"type": "socks5", "url": "http://proxy:1080"}),
+        ));
+        assert!(
+            p.contains("proxy_config.url: the scheme must be socks5 or socks5h (got `http`)"),
+            "{p}"
+        );
+        let p = problems(&config(serde_json::json!({"type": "http",
+            "url": "http://proxy:3128", "username": "u",
+            "password": "env.BIFROST_TEST_UNSET_PROXY_PASSWORD"})));
+        assert!(
+            p.contains("proxy_config.password: environment variable BIFROST_TEST_UNSET_PROXY_PASSWORD is not set"),
+            "{p}"
+        );
+        let p = problems(&config(
+            serde_json::json!({"type": "http", "url": "proxy:3128", "ca_cert_pem": "x"}),
+        ));
+        assert!(
+            p.contains("providers.openai.proxy_config.ca_cert_pem: not a PEM certificate"),
+            "{p}"
+        );
+        assert!(
+            !p.contains("proxy_config.url"),
+            "a bare host:port is an http URL: {p}"
+        );
+        for fine in [
+            serde_json::json!({"type": "none"}),
+            serde_json::json!({"type": "environment"}),
+            serde_json::json!({"type": "socks5", "url": "socks5://proxy", "username": "u", "password": "p"}),
+        ] {
+            assert!(
+                !problems(&config(fine.clone())).contains("proxy_config"),
+                "{fine}"
+            );
+        }
+        // An unknown type is a config error naming the field.
+        let p = problems(&config(serde_json::json!({"type": "socks4"})));
+        assert!(
+            p.contains("providers.openai.proxy_config.type: unknown variant `socks4`"),
+            "{p}"
+        );
     }
 
     #[test]

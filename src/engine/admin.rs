@@ -26,6 +26,9 @@ impl ProviderView {
         for key in &mut config.keys {
             *key = redacted_key(key);
         }
+        if let Some(proxy) = &mut config.proxy_config {
+            *proxy = proxy.redacted();
+        }
         Self {
             name: name.to_owned(),
             config,
@@ -96,14 +99,19 @@ impl Gateway {
         Ok(ProviderView::new(name, cfg))
     }
 
-    /// Replaces a provider's configuration. Keys sent back with their redacted value (as the
-    /// API showed them) keep their stored value.
+    /// Replaces a provider's configuration. Keys and a proxy password sent back with their
+    /// redacted value (as the API showed them) keep their stored value.
     pub async fn update_provider(&self, name: &str, cfg: ProviderConfig) -> Result<ProviderView> {
         let owned = name.to_owned();
         let (updated, ()) = self
             .blocking(move |s| {
                 s.update_provider(&owned, |current| {
                     let mut next = cfg;
+                    if let (Some(sent), Some(stored)) =
+                        (&mut next.proxy_config, &current.proxy_config)
+                    {
+                        sent.restore_redacted(stored);
+                    }
                     for key in &mut next.keys {
                         keep_redacted_value(key, &current.keys);
                     }

@@ -11,7 +11,7 @@ use http::header::{HeaderName, HeaderValue};
 
 use super::keys::RuntimeKey;
 use super::queue::Queue;
-use crate::config::{ClientConfig, NetworkConfig, ProviderConfig};
+use crate::config::{ClientConfig, NetworkConfig, ProviderConfig, ProxyConfig};
 use crate::error::{Error, Result};
 use crate::providers::client::{self, Client};
 use crate::providers::vendors::{self, KeyPolicy, Vendor};
@@ -105,7 +105,10 @@ pub fn build(stored: StoredConfig, previous: Option<&Snapshot>) -> Result<Snapsh
             None => {
                 let pool = previous
                     .and_then(|s| s.providers.get(&name))
-                    .filter(|p| p.config.network_config == config.network_config)
+                    .filter(|p| {
+                        p.config.network_config == config.network_config
+                            && p.config.proxy_config == config.proxy_config
+                    })
                     .map(|p| p.client.http.clone());
                 Arc::new(provider(&name, config, pool)?)
             }
@@ -170,8 +173,8 @@ fn provider(name: &str, config: ProviderConfig, pool: Option<Client>) -> Result<
     }
     let http = match pool {
         Some(p) => p,
-        None => http_client(&config.network_config)
-            .map_err(|e| Error::Config(format!("providers.{name}.network_config: {e}")))?,
+        None => http_client(&config.network_config, config.proxy_config.as_ref())
+            .map_err(|e| Error::Config(format!("providers.{name}: {e}")))?,
     };
     Ok(ProviderRuntime {
         name: name.to_owned(),
@@ -192,10 +195,22 @@ fn provider(name: &str, config: ProviderConfig, pool: Option<Client>) -> Result<
 
 /// One pooled client per provider configuration. Upstream redirects are never followed (see
 /// `providers::http`), and retries are the engine's (`max_retries`, another key, fallbacks).
-fn http_client(n: &NetworkConfig) -> std::result::Result<Client, String> {
+fn http_client(
+    n: &NetworkConfig,
+    proxy: Option<&ProxyConfig>,
+) -> std::result::Result<Client, String> {
+    // Both blocks may add trusted roots (a TLS-intercepting proxy's CA is the proxy's).
+    let pems: Vec<&str> = [
+        n.ca_cert_pem.as_deref(),
+        proxy.and_then(|p| p.ca_cert_pem.as_deref()),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     Client::new(&client::Options {
         max_idle_per_host: n.max_conns_per_host,
         insecure_skip_verify: n.insecure_skip_verify,
-        ca_cert_pem: n.ca_cert_pem.clone(),
+        ca_cert_pem: (!pems.is_empty()).then(|| pems.join("\n")),
+        proxy: proxy.map_or(Ok(client::Proxy::Direct), client::Proxy::from_config)?,
     })
 }

@@ -26,6 +26,11 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 
+mod proxy;
+
+use proxy::Connector;
+pub use proxy::Proxy;
+
 /// What can go wrong between sending a request and reading its answer. Messages never carry
 /// the URL (some providers take a key in the query).
 #[derive(Debug, thiserror::Error)]
@@ -51,8 +56,10 @@ pub struct Options {
     pub max_idle_per_host: usize,
     /// Accept any server certificate (`network_config.insecure_skip_verify`).
     pub insecure_skip_verify: bool,
-    /// Extra trusted roots, PEM (`network_config.ca_cert_pem`).
+    /// Extra trusted roots, PEM (`network_config.ca_cert_pem`, `proxy_config.ca_cert_pem`).
     pub ca_cert_pem: Option<String>,
+    /// Where connections go (`proxy_config`).
+    pub proxy: Proxy,
 }
 
 /// Bounds the TCP (and TLS) connect; the request's own timeout bounds the rest.
@@ -60,7 +67,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Idle pooled connections are closed after this long.
 const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 
-type Inner = hyper_util::client::legacy::Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
+type Inner = hyper_util::client::legacy::Client<HttpsConnector<Connector>, Full<Bytes>>;
 
 /// A pooled HTTP/1.1 and HTTP/2 (by ALPN) client. Cloning shares the pool.
 #[derive(Clone)]
@@ -86,7 +93,7 @@ impl Client {
             .with_tls_config(tls)
             .https_or_http()
             .enable_all_versions()
-            .wrap_connector(tcp);
+            .wrap_connector(Connector::new(tcp, options.proxy.clone()));
         let inner = hyper_util::client::legacy::Client::builder(TokioExecutor::new())
             .pool_idle_timeout(POOL_IDLE_TIMEOUT)
             .pool_max_idle_per_host(options.max_idle_per_host)
@@ -465,6 +472,242 @@ mod tests {
         .unwrap();
         let resp = insecure.get(&url).send().await.unwrap();
         assert_eq!(resp.bytes().await.unwrap(), Bytes::from_static(b"ok"));
+    }
+
+    /// A plain HTTP server on 127.0.0.1 that answers every request `200 ok`.
+    async fn http_upstream() -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((mut tcp, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut head = Vec::new();
+                    let mut buf = [0u8; 1024];
+                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match tcp.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => head.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    let answer = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
+                    let _ = tcp.write_all(answer).await;
+                });
+            }
+        });
+        format!("http://127.0.0.1:{port}/v1/models")
+    }
+
+    /// What a test proxy was asked: the request line and headers of each `CONNECT`, or the
+    /// target and credentials of each SOCKS5 connection.
+    type Seen = Arc<std::sync::Mutex<Vec<String>>>;
+
+    /// An HTTP proxy on 127.0.0.1 that tunnels every `CONNECT` it gets.
+    async fn connect_proxy() -> (String, Seen) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let seen = Seen::default();
+        let log = Arc::clone(&seen);
+        tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                let log = Arc::clone(&log);
+                tokio::spawn(async move {
+                    let mut head = Vec::new();
+                    while !head.ends_with(b"\r\n\r\n") {
+                        let mut byte = [0u8; 1];
+                        if client.read(&mut byte).await.unwrap_or(0) == 0 {
+                            return;
+                        }
+                        head.push(byte[0]);
+                    }
+                    let head = String::from_utf8_lossy(&head).into_owned();
+                    let target = head.split(' ').nth(1).unwrap_or_default().to_owned();
+                    log.lock().unwrap().push(head);
+                    let Ok(mut upstream) = tokio::net::TcpStream::connect(&target).await else {
+                        let _ = client.write_all(b"HTTP/1.1 502 Bad Gateway\r\n\r\n").await;
+                        return;
+                    };
+                    let _ = client
+                        .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                        .await;
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+                });
+            }
+        });
+        (format!("http://127.0.0.1:{port}"), seen)
+    }
+
+    /// A SOCKS5 proxy on 127.0.0.1 that asks for a user name and password and connects to the
+    /// target it is given (IPv4 or a name).
+    async fn socks5_proxy() -> (String, Seen) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+        async fn read_vec(s: &mut tokio::net::TcpStream, n: usize) -> std::io::Result<Vec<u8>> {
+            let mut buf = vec![0u8; n];
+            s.read_exact(&mut buf).await?;
+            Ok(buf)
+        }
+        async fn handshake(
+            client: &mut tokio::net::TcpStream,
+        ) -> std::io::Result<(String, String)> {
+            let hello = read_vec(client, 2).await?;
+            let methods = read_vec(client, usize::from(hello[1])).await?;
+            assert!(methods.contains(&2), "the client offers user/password");
+            client.write_all(&[5, 2]).await?;
+            let version_and_len = read_vec(client, 2).await?;
+            let user = read_vec(client, usize::from(version_and_len[1])).await?;
+            let pass_len = read_vec(client, 1).await?;
+            let pass = read_vec(client, usize::from(pass_len[0])).await?;
+            client.write_all(&[1, 0]).await?;
+            let request = read_vec(client, 4).await?;
+            let host = match request[3] {
+                1 => {
+                    let ip = read_vec(client, 4).await?;
+                    format!("{}.{}.{}.{}", ip[0], ip[1], ip[2], ip[3])
+                }
+                3 => {
+                    let len = read_vec(client, 1).await?;
+                    String::from_utf8_lossy(&read_vec(client, usize::from(len[0])).await?)
+                        .into_owned()
+                }
+                other => panic!("address type {other}"),
+            };
+            let port = read_vec(client, 2).await?;
+            let target = format!("{host}:{}", u16::from_be_bytes([port[0], port[1]]));
+            let credentials = format!(
+                "{}:{}",
+                String::from_utf8_lossy(&user),
+                String::from_utf8_lossy(&pass)
+            );
+            Ok((target, credentials))
+        }
+
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let seen = Seen::default();
+        let log = Arc::clone(&seen);
+        tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                let log = Arc::clone(&log);
+                tokio::spawn(async move {
+                    let Ok((target, credentials)) = handshake(&mut client).await else {
+                        return;
+                    };
+                    log.lock()
+                        .unwrap()
+                        .push(format!("{target} as {credentials}"));
+                    let mut upstream = tokio::net::TcpStream::connect(&target).await.unwrap();
+                    let _ = client.write_all(&[5, 0, 0, 1, 0, 0, 0, 0, 0, 0]).await;
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+                });
+            }
+        });
+        (format!("socks5://127.0.0.1:{port}"), seen)
+    }
+
+    fn proxied(proxy: Proxy, ca_cert_pem: Option<&str>) -> Client {
+        Client::new(&Options {
+            max_idle_per_host: 1,
+            ca_cert_pem: ca_cert_pem.map(str::to_owned),
+            proxy,
+            ..Options::default()
+        })
+        .unwrap()
+    }
+
+    fn proxy_config(kind: &str, url: &str, user: &str, password: &str) -> Proxy {
+        let config: crate::config::ProxyConfig = serde_json::from_value(serde_json::json!({
+            "type": kind, "url": url, "username": user, "password": password
+        }))
+        .unwrap();
+        Proxy::from_config(&config).unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_http_proxy_tunnels_plain_and_tls_requests_with_its_credentials() {
+        let (proxy_url, seen) = connect_proxy().await;
+        let proxy = proxy_config("http", &proxy_url, "alice", "s3cret");
+        assert!(!format!("{proxy:?}").contains("s3cret"));
+
+        let plain = http_upstream().await;
+        let resp = proxied(proxy.clone(), None)
+            .get(&plain)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.text().await.unwrap(), "ok");
+        let tls = tls_upstream().await;
+        let ca = include_str!("../../tests/fixtures/tls/ca.pem");
+        let resp = proxied(proxy, Some(ca)).get(&tls).send().await.unwrap();
+        assert_eq!(resp.text().await.unwrap(), "ok");
+
+        let heads = seen.lock().unwrap().clone();
+        assert_eq!(heads.len(), 2, "{heads:?}");
+        let authority = |url: &str| url.split('/').nth(2).unwrap().to_owned();
+        for (head, url) in heads.iter().zip([&plain, &tls]) {
+            assert!(
+                head.starts_with(&format!("CONNECT {} HTTP/1.1\r\n", authority(url))),
+                "{head}"
+            );
+            // base64("alice:s3cret")
+            assert!(
+                head.contains("Proxy-Authorization: Basic YWxpY2U6czNjcmV0\r\n"),
+                "{head}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_socks5_proxy_carries_requests_with_its_credentials() {
+        let (proxy_url, seen) = socks5_proxy().await;
+        let upstream = http_upstream().await;
+        let client = proxied(proxy_config("socks5", &proxy_url, "bob", "hunter2"), None);
+        let resp = client.get(&upstream).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert_eq!(resp.text().await.unwrap(), "ok");
+        let target = upstream.split('/').nth(2).unwrap();
+        assert_eq!(*seen.lock().unwrap(), [format!("{target} as bob:hunter2")]);
+    }
+
+    #[tokio::test]
+    async fn the_environment_proxy_applies_except_to_no_proxy_hosts() {
+        use hyper_util::client::proxy::matcher::Matcher;
+
+        let (proxy_url, seen) = connect_proxy().await;
+        let upstream = http_upstream().await;
+        let through =
+            Proxy::Environment(Arc::new(Matcher::builder().all(proxy_url.clone()).build()));
+        let resp = proxied(through, None).get(&upstream).send().await.unwrap();
+        assert_eq!(resp.text().await.unwrap(), "ok");
+        assert_eq!(seen.lock().unwrap().len(), 1);
+
+        let bypass = Proxy::Environment(Arc::new(
+            Matcher::builder().all(proxy_url).no("127.0.0.1").build(),
+        ));
+        let resp = proxied(bypass, None).get(&upstream).send().await.unwrap();
+        assert_eq!(resp.text().await.unwrap(), "ok");
+        assert_eq!(
+            seen.lock().unwrap().len(),
+            1,
+            "NO_PROXY hosts are reached directly"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_proxy_that_is_down_is_a_connect_error() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        drop(listener);
+        let proxy = proxy_config("http", &format!("127.0.0.1:{port}"), "", "");
+        let err = proxied(proxy, None)
+            .get(http_upstream().await)
+            .send()
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Connect(_)), "{err}");
     }
 
     fn tokio_test_block_on<F: std::future::Future>(f: F) -> F::Output {

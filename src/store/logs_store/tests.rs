@@ -1100,3 +1100,88 @@ fn a_version_2_database_gets_its_sort_ranks() {
         .unwrap();
     assert_eq!(ids(SortBy::Latency, Order::Desc), "bdca");
 }
+
+/// The log writer's cost per row, for judging schema and writer changes: rows shaped like the
+/// overhead bench's chat requests (its messages, answer, usage with details, a cost) inserted
+/// in batches of 1,000 (what the writer commits at 5k requests/s) into a logs.db that already
+/// holds `BIFROST_INSERT_PREFILL` rows (default 100,000). Prints the median wall time per row
+/// over the measured batches. Run natively, or under callgrind with
+/// `--toggle-collect='*measured_insert*'` to count the instructions of the measured batches
+/// (then set a smaller prefill): `cargo test --release --lib insert_cost -- --ignored
+/// --nocapture`. `BIFROST_INSERT_SQL` runs SQL on the writer's connection first (drop an index,
+/// set an FTS5 option), to try a schema change without a rebuild.
+#[test]
+#[ignore = "benchmark: run in release with --ignored"]
+fn insert_cost_per_row() {
+    const BATCH: usize = 1_000;
+    let prefill: usize = std::env::var("BIFROST_INSERT_PREFILL")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let measured: usize = std::env::var("BIFROST_INSERT_BATCHES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(30);
+    let d = db();
+    let mut ins = d.store.inserter().unwrap();
+    if let Ok(sql) = std::env::var("BIFROST_INSERT_SQL") {
+        ins.conn.execute_batch(&sql).unwrap();
+    }
+    let details = |v: serde_json::Value| serde_json::from_value(v).ok();
+    let row = |i: usize| LogEntry {
+        id: uuid::Uuid::now_v7().to_string(),
+        timestamp: T0 + (i as i64) / 5,
+        latency: Some(0.2 + (i % 97) as f64 / 100.0),
+        token_usage: Some(Usage {
+            prompt_tokens: 24,
+            completion_tokens: 9,
+            total_tokens: 33,
+            prompt_tokens_details: details(json!({"cached_tokens": 0, "audio_tokens": 0})),
+            completion_tokens_details: details(json!({"reasoning_tokens": 0, "audio_tokens": 0,
+                "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0})),
+        }),
+        cost: Some(0.000_009_0),
+        selected_key_id: "9f1c2b7e-6a41-4d0c-9a57-3f1e8f6d2c10".into(),
+        selected_key_name: "bench".into(),
+        input_history: raw(json!([
+            {"role": "system", "content": "You are a helpful assistant."},
+            {"role": "user", "content": "Say hello in one short sentence."}
+        ])),
+        output_message: raw(json!({"role": "assistant",
+            "content": "Hello! How can I help you today?", "refusal": null})),
+        params: raw(json!({"max_tokens": 32})),
+        ..entry("", 0, "openai", "gpt-4o-mini", "success")
+    };
+    let mut next = 0;
+    let mut batch = || {
+        let rows: Vec<LogEntry> = (next..next + BATCH).map(row).collect();
+        next += BATCH;
+        rows
+    };
+    for _ in 0..prefill.div_ceil(BATCH) {
+        ins.insert(&batch()).unwrap();
+    }
+    let mut per_row_us: Vec<f64> = (0..measured)
+        .map(|_| {
+            let rows = batch();
+            let start = std::time::Instant::now();
+            assert_eq!(measured_insert(&mut ins, &rows), BATCH);
+            start.elapsed().as_secs_f64() * 1e6 / BATCH as f64
+        })
+        .collect();
+    per_row_us.sort_by(f64::total_cmp);
+    println!(
+        "{prefill} rows before, {measured} batches of {BATCH}: median {:.1} µs per row \
+         (min {:.1}, max {:.1})",
+        per_row_us[measured / 2],
+        per_row_us[0],
+        per_row_us[measured - 1]
+    );
+}
+
+/// One measured batch of [`insert_cost_per_row`], a function of its own so that callgrind can
+/// count it apart from the prefill.
+#[inline(never)]
+fn measured_insert(ins: &mut Inserter, rows: &[LogEntry]) -> usize {
+    ins.insert(rows).unwrap()
+}
