@@ -60,7 +60,9 @@ impl<'de> Deserialize<'de> for Key<'de> {
 
 /// Implements `Deserialize` for a struct with a `Default` impl and an `extra: JsonObject`
 /// field: `required` fields must be present (else serde's "missing field" error), `optional`
-/// ones keep their default when absent, every other key goes into `extra`. Each field is listed
+/// ones keep their default when absent, `defaults` ones take their function's value when
+/// absent (called only then: the answer's `object` string is not built to be overwritten), every
+/// other key goes into `extra`. Each field is listed
 /// with its JSON name; the expansion destructures the struct without `..`, so a field added to
 /// the struct but not here does not compile.
 macro_rules! deserialize_keeping_extra {
@@ -68,6 +70,7 @@ macro_rules! deserialize_keeping_extra {
         $ty:ident, $expecting:literal,
         required { $($req:ident : $req_name:literal),* $(,)? }
         optional { $($opt:ident : $opt_name:literal),* $(,)? }
+        $(defaults { $($def:ident : $def_name:literal = $def_fn:path),* $(,)? })?
         extra: $extra:ident $(,)?
     ) => {
         impl<'de> serde::Deserialize<'de> for $ty {
@@ -89,6 +92,7 @@ macro_rules! deserialize_keeping_extra {
                         #[derive(Default)]
                         struct Seen {
                             $($req: bool,)*
+                            $($($def: bool,)*)?
                         }
                         let mut out = <$ty as Default>::default();
                         // Unused by the structs with no required field.
@@ -101,6 +105,10 @@ macro_rules! deserialize_keeping_extra {
                                     seen.$req = true;
                                 })*
                                 $($opt_name => out.$opt = map.next_value()?,)*
+                                $($($def_name => {
+                                    out.$def = map.next_value()?;
+                                    seen.$def = true;
+                                })*)?
                                 _ => {
                                     let value = map.next_value()?;
                                     out.$extra.insert(key.into_string(), value);
@@ -110,9 +118,12 @@ macro_rules! deserialize_keeping_extra {
                         $(if !seen.$req {
                             return Err(serde::de::Error::missing_field($req_name));
                         })*
+                        $($(if !seen.$def {
+                            out.$def = $def_fn();
+                        })*)?
                         // Every field of the struct is listed above (this fails to compile
                         // otherwise).
-                        let $ty { $($req: _,)* $($opt: _,)* $extra: _ } = &out;
+                        let $ty { $($req: _,)* $($opt: _,)* $($($def: _,)*)? $extra: _ } = &out;
                         Ok(out)
                     }
                 }

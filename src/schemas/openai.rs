@@ -285,7 +285,7 @@ pub struct FunctionCall {
 
 /// `chat.completion` response. Fields a provider adds beyond OpenAI's (Perplexity's
 /// `citations`, Azure's `prompt_filter_results`, ...) are kept in `extra` and passed on.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct ChatResponse {
     /// Completion id.
     #[serde(default)]
@@ -317,23 +317,6 @@ pub struct ChatResponse {
     /// Top-level fields not modelled above, as the provider sent them.
     #[serde(flatten)]
     pub extra: JsonObject,
-}
-
-impl Default for ChatResponse {
-    fn default() -> Self {
-        Self {
-            id: String::new(),
-            object: chat_completion_object(),
-            created: 0,
-            model: String::new(),
-            choices: Vec::new(),
-            usage: None,
-            system_fingerprint: None,
-            service_tier: None,
-            extra_fields: None,
-            extra: JsonObject::new(),
-        }
-    }
 }
 
 fn chat_completion_object() -> String {
@@ -460,7 +443,7 @@ impl<'de> serde::de::Visitor<'de> for FindCount<'_> {
 
 /// `chat.completion.chunk` stream event. Like [`ChatResponse`], it keeps and passes on the
 /// fields a provider adds in `extra`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct ChatChunk {
     /// Completion id, the same on every chunk.
     #[serde(default)]
@@ -492,23 +475,6 @@ pub struct ChatChunk {
     /// Top-level fields not modelled above, as the provider sent them.
     #[serde(flatten)]
     pub extra: JsonObject,
-}
-
-impl Default for ChatChunk {
-    fn default() -> Self {
-        Self {
-            id: String::new(),
-            object: chat_chunk_object(),
-            created: 0,
-            model: String::new(),
-            choices: Vec::new(),
-            usage: None,
-            system_fingerprint: None,
-            service_tier: None,
-            extra_fields: None,
-            extra: JsonObject::new(),
-        }
-    }
 }
 
 fn chat_chunk_object() -> String {
@@ -932,7 +898,6 @@ deserialize_keeping_extra! {
     required {  }
     optional {
         id: "id",
-        object: "object",
         created: "created",
         model: "model",
         choices: "choices",
@@ -940,6 +905,9 @@ deserialize_keeping_extra! {
         system_fingerprint: "system_fingerprint",
         service_tier: "service_tier",
         extra_fields: "extra_fields",
+    }
+    defaults {
+        object: "object" = chat_completion_object,
     }
     extra: extra,
 }
@@ -960,7 +928,6 @@ deserialize_keeping_extra! {
     required {  }
     optional {
         id: "id",
-        object: "object",
         created: "created",
         model: "model",
         choices: "choices",
@@ -968,6 +935,9 @@ deserialize_keeping_extra! {
         system_fingerprint: "system_fingerprint",
         service_tier: "service_tier",
         extra_fields: "extra_fields",
+    }
+    defaults {
+        object: "object" = chat_chunk_object,
     }
     extra: extra,
 }
