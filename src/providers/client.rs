@@ -401,7 +401,6 @@ mod tests {
     /// (`tests/fixtures/tls`) that answers every request `200 ok`.
     async fn tls_upstream() -> String {
         use rustls::pki_types::PrivateKeyDer;
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
         let certs =
             CertificateDer::pem_slice_iter(include_bytes!("../../tests/fixtures/tls/server.pem"))
@@ -425,20 +424,9 @@ mod tests {
             while let Ok((tcp, _)) = listener.accept().await {
                 let acceptor = acceptor.clone();
                 tokio::spawn(async move {
-                    let Ok(mut tls) = acceptor.accept(tcp).await else {
-                        return;
-                    };
-                    let mut head = Vec::new();
-                    let mut buf = [0u8; 1024];
-                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                        match tls.read(&mut buf).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => head.extend_from_slice(&buf[..n]),
-                        }
+                    if let Ok(tls) = acceptor.accept(tcp).await {
+                        answer_ok(tls).await;
                     }
-                    let answer = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
-                    let _ = tls.write_all(answer).await;
-                    let _ = tls.flush().await;
                 });
             }
         });
@@ -474,26 +462,33 @@ mod tests {
         assert_eq!(resp.bytes().await.unwrap(), Bytes::from_static(b"ok"));
     }
 
-    /// A plain HTTP server on 127.0.0.1 that answers every request `200 ok`.
-    async fn http_upstream() -> String {
+    /// Reads one request head from `stream` and answers `200 ok`.
+    async fn answer_ok<S>(mut stream: S)
+    where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+        let mut head = Vec::new();
+        let mut buf = [0u8; 1024];
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => head.extend_from_slice(&buf[..n]),
+            }
+        }
+        let answer = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
+        let _ = stream.write_all(answer).await;
+        let _ = stream.flush().await;
+    }
+
+    /// A plain HTTP server on 127.0.0.1 that answers every request `200 ok`.
+    async fn http_upstream() -> String {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         tokio::spawn(async move {
-            while let Ok((mut tcp, _)) = listener.accept().await {
-                tokio::spawn(async move {
-                    let mut head = Vec::new();
-                    let mut buf = [0u8; 1024];
-                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                        match tcp.read(&mut buf).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => head.extend_from_slice(&buf[..n]),
-                        }
-                    }
-                    let answer = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
-                    let _ = tcp.write_all(answer).await;
-                });
+            while let Ok((tcp, _)) = listener.accept().await {
+                tokio::spawn(answer_ok(tcp));
             }
         });
         format!("http://127.0.0.1:{port}/v1/models")
