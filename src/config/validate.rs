@@ -136,7 +136,11 @@ pub fn provider_config(name: &str, p: &ProviderConfig) -> Vec<String> {
         if let Err(why) = crate::providers::client::Proxy::from_config(proxy) {
             problems.push(format!("{at}.{why}"));
         }
-        if let Some(pem) = &proxy.ca_cert_pem {
+        if let Some(pem) = proxy
+            .ca_cert_pem
+            .as_deref()
+            .filter(|p| !p.trim().is_empty())
+        {
             if let Err(why) = crate::providers::client::trusted_roots(pem) {
                 problems.push(format!("{at}.proxy_config.{why}"));
             }
@@ -368,7 +372,8 @@ fn network(at: &str, n: &NetworkConfig) -> Vec<String> {
             "{at}.network_config.retry_backoff_initial_ms: must not exceed retry_backoff_max_ms"
         ));
     }
-    if let Some(pem) = &n.ca_cert_pem {
+    // An empty field (as dashboards send an unset one) means no extra roots.
+    if let Some(pem) = n.ca_cert_pem.as_deref().filter(|p| !p.trim().is_empty()) {
         if let Err(why) = crate::providers::client::trusted_roots(pem) {
             problems.push(format!("{at}.network_config.{why}"));
         }
@@ -495,6 +500,7 @@ mod tests {
         );
         for fine in [
             serde_json::json!({"type": "none"}),
+            serde_json::json!({"type": "none", "url": "", "ca_cert_pem": ""}),
             serde_json::json!({"type": "environment"}),
             serde_json::json!({"type": "socks5", "url": "socks5://proxy", "username": "u", "password": "p"}),
         ] {

@@ -206,6 +206,7 @@ fn http_client(
     ]
     .into_iter()
     .flatten()
+    .filter(|pem| !pem.trim().is_empty())
     .collect();
     Client::new(&client::Options {
         max_idle_per_host: n.max_conns_per_host,
