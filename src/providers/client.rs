@@ -498,40 +498,51 @@ mod tests {
     /// target and credentials of each SOCKS5 connection.
     type Seen = Arc<std::sync::Mutex<Vec<String>>>;
 
-    /// An HTTP proxy on 127.0.0.1 that tunnels every `CONNECT` it gets.
-    async fn connect_proxy() -> (String, Seen) {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
+    /// A test proxy on 127.0.0.1: `serve` runs for each connection, with the log it writes
+    /// what it was asked into. Returns the port and the log.
+    async fn test_proxy<F, Fut>(serve: F) -> (u16, Seen)
+    where
+        F: Fn(tokio::net::TcpStream, Seen) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let seen = Seen::default();
         let log = Arc::clone(&seen);
         tokio::spawn(async move {
-            while let Ok((mut client, _)) = listener.accept().await {
-                let log = Arc::clone(&log);
-                tokio::spawn(async move {
-                    let mut head = Vec::new();
-                    while !head.ends_with(b"\r\n\r\n") {
-                        let mut byte = [0u8; 1];
-                        if client.read(&mut byte).await.unwrap_or(0) == 0 {
-                            return;
-                        }
-                        head.push(byte[0]);
-                    }
-                    let head = String::from_utf8_lossy(&head).into_owned();
-                    let target = head.split(' ').nth(1).unwrap_or_default().to_owned();
-                    log.lock().unwrap().push(head);
-                    let Ok(mut upstream) = tokio::net::TcpStream::connect(&target).await else {
-                        let _ = client.write_all(b"HTTP/1.1 502 Bad Gateway\r\n\r\n").await;
-                        return;
-                    };
-                    let _ = client
-                        .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
-                        .await;
-                    let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
-                });
+            while let Ok((client, _)) = listener.accept().await {
+                tokio::spawn(serve(client, Arc::clone(&log)));
             }
         });
+        (port, seen)
+    }
+
+    /// An HTTP proxy on 127.0.0.1 that tunnels every `CONNECT` it gets.
+    async fn connect_proxy() -> (String, Seen) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+        let (port, seen) = test_proxy(|mut client, log| async move {
+            let mut head = Vec::new();
+            while !head.ends_with(b"\r\n\r\n") {
+                let mut byte = [0u8; 1];
+                if client.read(&mut byte).await.unwrap_or(0) == 0 {
+                    return;
+                }
+                head.push(byte[0]);
+            }
+            let head = String::from_utf8_lossy(&head).into_owned();
+            let target = head.split(' ').nth(1).unwrap_or_default().to_owned();
+            log.lock().unwrap().push(head);
+            let Ok(mut upstream) = tokio::net::TcpStream::connect(&target).await else {
+                let _ = client.write_all(b"HTTP/1.1 502 Bad Gateway\r\n\r\n").await;
+                return;
+            };
+            let _ = client
+                .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                .await;
+            let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+        })
+        .await;
         (format!("http://127.0.0.1:{port}"), seen)
     }
 
@@ -580,26 +591,18 @@ mod tests {
             Ok((target, credentials))
         }
 
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let seen = Seen::default();
-        let log = Arc::clone(&seen);
-        tokio::spawn(async move {
-            while let Ok((mut client, _)) = listener.accept().await {
-                let log = Arc::clone(&log);
-                tokio::spawn(async move {
-                    let Ok((target, credentials)) = handshake(&mut client).await else {
-                        return;
-                    };
-                    log.lock()
-                        .unwrap()
-                        .push(format!("{target} as {credentials}"));
-                    let mut upstream = tokio::net::TcpStream::connect(&target).await.unwrap();
-                    let _ = client.write_all(&[5, 0, 0, 1, 0, 0, 0, 0, 0, 0]).await;
-                    let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
-                });
-            }
-        });
+        let (port, seen) = test_proxy(|mut client, log| async move {
+            let Ok((target, credentials)) = handshake(&mut client).await else {
+                return;
+            };
+            log.lock()
+                .unwrap()
+                .push(format!("{target} as {credentials}"));
+            let mut upstream = tokio::net::TcpStream::connect(&target).await.unwrap();
+            let _ = client.write_all(&[5, 0, 0, 1, 0, 0, 0, 0, 0, 0]).await;
+            let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+        })
+        .await;
         (format!("socks5://127.0.0.1:{port}"), seen)
     }
 
