@@ -62,9 +62,9 @@ impl<'de> Deserialize<'de> for Key<'de> {
 /// field: `required` fields must be present (else serde's "missing field" error), `optional`
 /// ones keep their default when absent, `defaults` ones take their function's value when
 /// absent (called only then: the answer's `object` string is not built to be overwritten), every
-/// other key goes into `extra`. Each field is listed
-/// with its JSON name; the expansion destructures the struct without `..`, so a field added to
-/// the struct but not here does not compile.
+/// other key goes into `extra`. Each field is listed with its JSON name; the expansion
+/// destructures the struct without `..`, so a field added to the struct but not here does not
+/// compile.
 macro_rules! deserialize_keeping_extra {
     (
         $ty:ident, $expecting:literal,

@@ -290,8 +290,7 @@ pub struct ChatResponse {
     /// Completion id.
     #[serde(default)]
     pub id: String,
-    /// `chat.completion`.
-    #[serde(default = "chat_completion_object")]
+    /// `chat.completion` (also when the provider leaves it out; see the `Deserialize` below).
     pub object: String,
     /// Unix seconds.
     #[serde(default)]
@@ -448,8 +447,7 @@ pub struct ChatChunk {
     /// Completion id, the same on every chunk.
     #[serde(default)]
     pub id: String,
-    /// `chat.completion.chunk`.
-    #[serde(default = "chat_chunk_object")]
+    /// `chat.completion.chunk` (also when the provider leaves it out).
     pub object: String,
     /// Unix seconds.
     #[serde(default)]
