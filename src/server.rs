@@ -9,7 +9,7 @@ use tokio::net::TcpListener;
 
 use crate::engine::Gateway;
 use crate::error::{Error, Result};
-use crate::http::{router, AppState};
+use crate::http::{app, AppState};
 use crate::plugins::logging::Logging;
 
 /// How long in-flight requests may take to finish after a shutdown signal.
@@ -40,7 +40,7 @@ pub async fn serve(
     let retention = logs
         .as_ref()
         .map(|l| l.spawn_retention(Arc::clone(&gateway)));
-    let app = router(Arc::new(AppState {
+    let app = app(Arc::new(AppState {
         gateway,
         logs: logs.clone(),
         telemetry,
@@ -54,15 +54,18 @@ pub async fn serve(
             tracing::debug!(error = %e, "could not set TCP_NODELAY");
         }
     });
-    let server = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
-        shutdown_signal().await;
-        tracing::info!("shutting down: finishing in-flight requests");
-        let _ = tx.send(());
-    });
+    let server =
+        axum::serve(
+            listener,
+            axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
+                SocketAddr,
+            >(app),
+        )
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            tracing::info!("shutting down: finishing in-flight requests");
+            let _ = tx.send(());
+        });
     let mut server = std::pin::pin!(std::future::IntoFuture::into_future(server));
     let result = tokio::select! {
         r = &mut server => r,

@@ -248,3 +248,75 @@ async fn auth_config_turns_on_login_and_a_redacted_password_is_kept() {
     })
     .await;
 }
+
+/// CORS wraps every route, the unknown ones included: preflights are answered for allowed
+/// origins only, simple requests carry the allow header, and a change to
+/// `client.allowed_origins` applies to the next request.
+#[tokio::test]
+async fn cors_follows_allowed_origins_live() {
+    within(60, async {
+        let openai = Mock::openai("openai").await;
+        let gw = Gateway::launch(
+            &openai_config(&openai, json!({"allowed_origins": ["https://app.example"]})),
+            &[],
+        )
+        .await;
+        let http = crate::common::http();
+        let preflight = |origin: &'static str| {
+            http.request(
+                reqwest::Method::OPTIONS,
+                format!("{}/v1/chat/completions", gw.url),
+            )
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header(
+                "access-control-request-headers",
+                "content-type,authorization",
+            )
+            .send()
+        };
+        let allow_origin = |r: &reqwest::Response| {
+            r.headers()
+                .get("access-control-allow-origin")
+                .map(|v| v.to_str().unwrap().to_owned())
+        };
+
+        let ok = preflight("https://app.example").await.unwrap();
+        assert_eq!(ok.status(), 200);
+        assert_eq!(allow_origin(&ok).as_deref(), Some("https://app.example"));
+        assert!(ok.headers().contains_key("access-control-allow-methods"));
+        let refused = preflight("https://evil.example").await.unwrap();
+        assert_eq!(allow_origin(&refused), None);
+
+        // A simple request and an unknown route, from the allowed origin.
+        let chat = http
+            .post(format!("{}/v1/chat/completions", gw.url))
+            .header("origin", "https://app.example")
+            .json(&chat_body("openai/gpt-4o-mini", "cors"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(chat.status(), 200);
+        assert_eq!(allow_origin(&chat).as_deref(), Some("https://app.example"));
+        let missing = http
+            .get(format!("{}/api/no-such-route", gw.url))
+            .header("origin", "https://app.example")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(missing.status(), 404);
+        assert_eq!(
+            allow_origin(&missing).as_deref(),
+            Some("https://app.example")
+        );
+
+        // Any origin once `*` is allowed, without a restart.
+        put_ok(&gw, json!({"client_config": {"allowed_origins": ["*"]}})).await;
+        let now_ok = preflight("https://evil.example").await.unwrap();
+        assert_eq!(
+            allow_origin(&now_ok).as_deref(),
+            Some("https://evil.example")
+        );
+    })
+    .await;
+}

@@ -40,10 +40,31 @@ pub struct AppState {
     pub governance: Option<Arc<crate::plugins::governance::Governance>>,
 }
 
+/// The whole HTTP application: [`router`] inside CORS, which answers preflights before
+/// anything else runs (origins from the current `client.allowed_origins`).
+///
+/// CORS and the body-limit marker wrap the router once rather than each route
+/// (`Router::layer`): a route's layers are cloned for every request it serves, and these two
+/// need nothing the router decides.
+pub fn app(
+    state: Arc<AppState>,
+) -> impl tower_service::Service<
+    Request,
+    Response = axum::response::Response,
+    Error = std::convert::Infallible,
+    Future: Send,
+> + Clone
+       + Send
+       + 'static {
+    use tower_layer::Layer;
+    let cors = cors(Arc::clone(&state.gateway));
+    // The limit is the middleware's, read per request, so that a change applies at once.
+    cors.layer(DefaultBodyLimit::disable().layer(router(state)))
+}
+
 /// Builds the router.
 ///
-/// Layers, outermost first: CORS (answers preflights before anything else runs; origins from
-/// the current `client.allowed_origins`), then [`front`]: the body limit from the current
+/// Every route goes through [`front`]: the body limit from the current
 /// `client.max_request_body_size_mb`, the `http_*` metrics around each route (these and
 /// `/metrics` itself only when the telemetry plugin is on: off, `/metrics` answers the JSON 404
 /// as in Bifrost) and admin auth.
@@ -124,14 +145,11 @@ pub fn router(state: Arc<AppState>) -> Router {
         .nest("/api", api)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed);
-    // Per route (so `MatchedPath` is known for the metrics), inside CORS.
+    // Per route, so that `MatchedPath` is known for the metrics.
     app.layer(axum::middleware::from_fn_with_state(
         Arc::clone(&state),
         front,
     ))
-    // The limit is the middleware's, read per request, so that a change applies at once.
-    .layer(DefaultBodyLimit::disable())
-    .layer(cors(Arc::clone(&state.gateway)))
     .with_state(state)
 }
 

@@ -6,7 +6,7 @@ use axum::extract::rejection::BytesRejection;
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use serde::de::DeserializeOwned;
 
-use crate::config::types::ClientConfig;
+use crate::config::types::{ClientConfig, HeaderFilterConfig};
 use crate::engine::RequestOptions;
 use crate::error::Error;
 
@@ -71,115 +71,134 @@ const NEVER_FORWARDED: &[&str] = &[
 ];
 
 /// The engine's options from the request headers.
+///
+/// One pass over the headers: a request carries a handful, and looking each `x-bf-*` name up
+/// by string would hash and compare every one of them again.
 pub fn options(headers: &HeaderMap, client: &ClientConfig) -> RequestOptions {
-    let filter = &client.header_filter_config;
-    let text = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    };
+    let mut named = Named::default();
     let mut forwarded = Vec::new();
+    let mut log_metadata = Vec::new();
     for (name, value) in headers {
-        let lower = name.as_str();
-        let target = match lower.strip_prefix("x-bf-eh-") {
-            Some(rest) => rest,
-            // With an allowlist, plain headers on it are forwarded too (Bifrost).
-            None if filter
-                .allowlist
-                .iter()
-                .any(|a| a.eq_ignore_ascii_case(lower)) =>
-            {
-                lower
+        let name = name.as_str();
+        named.note(name, value);
+        if let Some(target) = forwarded_name(name, &client.header_filter_config) {
+            if let Ok(n) = HeaderName::from_bytes(target.as_bytes()) {
+                forwarded.push((n, HeaderValue::clone(value)));
             }
-            None => continue,
-        };
-        if target.is_empty()
-            || NEVER_FORWARDED.contains(&target)
-            || filter
-                .denylist
-                .iter()
-                .any(|d| d.eq_ignore_ascii_case(target))
-            || (!filter.allowlist.is_empty()
-                && !filter
-                    .allowlist
-                    .iter()
-                    .any(|a| a.eq_ignore_ascii_case(target)))
-        {
-            continue;
         }
-        if let Ok(n) = HeaderName::from_bytes(target.as_bytes()) {
-            forwarded.push((n, HeaderValue::clone(value)));
+        if let Some(key) = log_key(name, &client.logging_headers) {
+            if let Ok(value) = value.to_str() {
+                log_metadata.push((key.to_owned(), value.to_owned()));
+            }
         }
     }
     RequestOptions {
-        virtual_key: virtual_key(headers),
-        log_metadata: log_metadata(headers, &client.logging_headers),
-        pinned_key_id: text("x-bf-api-key-id"),
-        pinned_key_name: text("x-bf-api-key"),
+        virtual_key: named.virtual_key(),
+        log_metadata,
+        pinned_key_id: text(named.api_key_id).map(str::to_owned),
+        pinned_key_name: text(named.api_key).map(str::to_owned),
         forwarded_headers: forwarded,
-        passthrough_extra: text("x-bf-passthrough-extra-params")
+        passthrough_extra: text(named.passthrough_extra)
             .is_some_and(|v| v.eq_ignore_ascii_case("true")),
         prom_labels: crate::plugins::telemetry::labels::from_headers(
             headers,
             &client.prometheus_labels,
         ),
-        traceparent: text("traceparent"),
+        traceparent: text(named.traceparent).map(str::to_owned),
         raw_body: None,
+    }
+}
+
+/// A header's value as text, if it is visible ASCII.
+fn text(value: Option<&HeaderValue>) -> Option<&str> {
+    value.and_then(|v| v.to_str().ok())
+}
+
+/// The first value of each header [`options`] reads by name (as `HeaderMap::get` would give).
+#[derive(Default)]
+struct Named<'a> {
+    vk: Option<&'a HeaderValue>,
+    api_key: Option<&'a HeaderValue>,
+    api_key_id: Option<&'a HeaderValue>,
+    passthrough_extra: Option<&'a HeaderValue>,
+    authorization: Option<&'a HeaderValue>,
+    x_api_key: Option<&'a HeaderValue>,
+    x_goog_api_key: Option<&'a HeaderValue>,
+    traceparent: Option<&'a HeaderValue>,
+}
+
+impl<'a> Named<'a> {
+    fn note(&mut self, name: &str, value: &'a HeaderValue) {
+        let slot = match name {
+            "x-bf-vk" => &mut self.vk,
+            "x-bf-api-key" => &mut self.api_key,
+            "x-bf-api-key-id" => &mut self.api_key_id,
+            "x-bf-passthrough-extra-params" => &mut self.passthrough_extra,
+            "authorization" => &mut self.authorization,
+            "x-api-key" => &mut self.x_api_key,
+            "x-goog-api-key" => &mut self.x_goog_api_key,
+            "traceparent" => &mut self.traceparent,
+            _ => return,
+        };
+        slot.get_or_insert(value);
+    }
+
+    /// The virtual key, from `x-bf-vk`, or from `Authorization: Bearer`, `x-api-key` or
+    /// `x-goog-api-key` when the value has the `sk-bf-` prefix (other values there are
+    /// provider keys of the client's, not ours).
+    fn virtual_key(&self) -> Option<String> {
+        let text = |v| text(v).map(str::trim);
+        if let Some(vk) = text(self.vk).filter(|v| !v.is_empty()) {
+            return Some(vk.to_owned());
+        }
+        let bearer = text(self.authorization).and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        });
+        [bearer, text(self.x_api_key), text(self.x_goog_api_key)]
+            .into_iter()
+            .flatten()
+            .find(|v| v.starts_with(VIRTUAL_KEY_PREFIX))
+            .map(str::to_owned)
+    }
+}
+
+/// The name a header is forwarded to the provider under, if it is: `x-bf-eh-<name>` as
+/// `<name>`, and with an allowlist, plain headers on it too (Bifrost); never a name on
+/// [`NEVER_FORWARDED`] or the denylist, nor one off a non-empty allowlist.
+fn forwarded_name<'n>(name: &'n str, filter: &HeaderFilterConfig) -> Option<&'n str> {
+    let listed = |list: &[String], name: &str| list.iter().any(|a| a.eq_ignore_ascii_case(name));
+    let target = match name.strip_prefix("x-bf-eh-") {
+        Some(rest) => rest,
+        None if listed(&filter.allowlist, name) => name,
+        None => return None,
+    };
+    let refused = target.is_empty()
+        || NEVER_FORWARDED.contains(&target)
+        || listed(&filter.denylist, target)
+        || (!filter.allowlist.is_empty() && !listed(&filter.allowlist, target));
+    (!refused).then_some(target)
+}
+
+/// The request log's key for a header, if it goes into the log's metadata: `x-bf-lh-<key>`
+/// as `<key>`, and the headers named in `client.logging_headers` under their own names.
+fn log_key<'n>(name: &'n str, logging_headers: &[String]) -> Option<&'n str> {
+    match name.strip_prefix("x-bf-lh-") {
+        Some("") => None,
+        Some(key) => Some(key),
+        None => logging_headers
+            .iter()
+            .any(|h| h.eq_ignore_ascii_case(name))
+            .then_some(name),
     }
 }
 
 /// The prefix of Bifrost virtual keys.
 pub const VIRTUAL_KEY_PREFIX: &str = "sk-bf-";
 
-/// The virtual key, from `x-bf-vk`, or from `Authorization: Bearer`, `x-api-key` or
-/// `x-goog-api-key` when the value has the `sk-bf-` prefix (other values there are provider
-/// keys of the client's, not ours).
-fn virtual_key(headers: &HeaderMap) -> Option<String> {
-    let text = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-    };
-    if let Some(vk) = text("x-bf-vk").filter(|v| !v.is_empty()) {
-        return Some(vk.to_owned());
-    }
-    let bearer = text("authorization").and_then(|v| {
-        v.strip_prefix("Bearer ")
-            .or_else(|| v.strip_prefix("bearer "))
-    });
-    [bearer, text("x-api-key"), text("x-goog-api-key")]
-        .into_iter()
-        .flatten()
-        .find(|v| v.starts_with(VIRTUAL_KEY_PREFIX))
-        .map(str::to_owned)
-}
-
-/// Values for the request log: `x-bf-lh-<key>` headers as `<key>`, and the headers named in
-/// `client.logging_headers` under their own names.
-fn log_metadata(headers: &HeaderMap, logging_headers: &[String]) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for (name, value) in headers {
-        let Ok(value) = value.to_str() else { continue };
-        if let Some(key) = name.as_str().strip_prefix("x-bf-lh-") {
-            if !key.is_empty() {
-                out.push((key.to_owned(), value.to_owned()));
-            }
-        } else if logging_headers
-            .iter()
-            .any(|h| h.eq_ignore_ascii_case(name.as_str()))
-        {
-            out.push((name.as_str().to_owned(), value.to_owned()));
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::types::HeaderFilterConfig;
 
     #[test]
     fn extra_headers_are_filtered() {
@@ -225,5 +244,46 @@ mod tests {
         assert_eq!(names, vec!["x-org"]);
         assert_eq!(o.pinned_key_name.as_deref(), Some("primary"));
         assert!(o.passthrough_extra);
+    }
+
+    #[test]
+    fn the_virtual_key_comes_from_the_first_header_that_carries_one() {
+        let client = ClientConfig::default();
+        let mut h = HeaderMap::new();
+        h.insert(
+            "authorization",
+            HeaderValue::from_static("Bearer sk-openai"),
+        );
+        h.insert(
+            "x-api-key",
+            HeaderValue::from_static("sk-bf-from-x-api-key"),
+        );
+        h.insert("x-goog-api-key", HeaderValue::from_static("sk-bf-goog"));
+        h.insert("x-bf-api-key-id", HeaderValue::from_static("key-7"));
+        h.insert("traceparent", HeaderValue::from_static("00-abc-def-01"));
+        let o = options(&h, &client);
+        // A provider key in Authorization is the client's, not a virtual key.
+        assert_eq!(o.virtual_key.as_deref(), Some("sk-bf-from-x-api-key"));
+        assert_eq!(o.pinned_key_id.as_deref(), Some("key-7"));
+        assert_eq!(o.traceparent.as_deref(), Some("00-abc-def-01"));
+        assert!(!o.passthrough_extra);
+
+        h.insert("x-bf-vk", HeaderValue::from_static("  sk-bf-explicit "));
+        assert_eq!(
+            options(&h, &client).virtual_key.as_deref(),
+            Some("sk-bf-explicit")
+        );
+        // An empty x-bf-vk falls back to the other headers.
+        h.insert("x-bf-vk", HeaderValue::from_static(""));
+        assert_eq!(
+            options(&h, &client).virtual_key.as_deref(),
+            Some("sk-bf-from-x-api-key")
+        );
+        // As `HeaderMap::get`: the first of repeated values counts.
+        h.append("x-bf-api-key-id", HeaderValue::from_static("key-8"));
+        assert_eq!(options(&h, &client).pinned_key_id.as_deref(), Some("key-7"));
+        h.remove("x-api-key");
+        h.remove("x-goog-api-key");
+        assert_eq!(options(&h, &client).virtual_key, None);
     }
 }
