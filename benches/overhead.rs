@@ -621,6 +621,26 @@ fn cpu_ticks(pid: &str) -> Option<u64> {
     Some(utime + stime)
 }
 
+/// The gateway's request log writer thread, by the name it gives itself (`comm` keeps 15
+/// bytes of `bifrost-log-writer`).
+const WRITER_THREAD: &str = "bifrost-log-wri";
+
+/// utime + stime of a process's threads named `comm`, in clock ticks; `None` when it has none.
+fn thread_ticks(pid: &str, comm: &str) -> Option<u64> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
+    let mut total = None;
+    for task in tasks.flatten() {
+        let tid = task.file_name();
+        let tid = tid.to_string_lossy();
+        let name = std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/comm"));
+        if name.is_ok_and(|n| n.trim_end() == comm) {
+            let ticks = cpu_ticks(&format!("{pid}/task/{tid}")).unwrap_or(0);
+            total = Some(total.unwrap_or(0) + ticks);
+        }
+    }
+    total
+}
+
 /// A `kB` line of /proc/PID/status (`VmHWM`, `VmRSS`).
 fn status_kb(pid: u32, key: &str) -> Option<u64> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
@@ -1377,6 +1397,8 @@ struct Probe {
 struct Sample {
     at: Instant,
     server: u64,
+    /// The gateway's log writer thread, when it has one.
+    writer: Option<u64>,
     mock: u64,
     client: u64,
     ours_on_server_cpu: u64,
@@ -1390,6 +1412,7 @@ impl Sample {
         Sample {
             at: Instant::now(),
             server: cpu_ticks(&p.server).unwrap_or(0),
+            writer: thread_ticks(&p.server, WRITER_THREAD),
             mock: cpu_ticks(&p.mock).unwrap_or(0),
             client: cpu_ticks("self").unwrap_or(0),
             ours_on_server_cpu: p
@@ -1686,6 +1709,8 @@ struct Stats {
     ok_per_s: f64,
     /// CPU of the serving process per measured request, µs.
     server_cpu_us: f64,
+    /// Of it, the request log writer thread's, µs per request (NaN without one).
+    writer_cpu_us: f64,
     /// Share of one core the serving process used over the window.
     server_busy: f64,
     mock_cpu_us: f64,
@@ -1759,6 +1784,11 @@ impl Stats {
         let mock = secs(w.start.mock, w.end.mock);
         let own = secs(w.start.client, w.end.client);
         s.server_cpu_us = server * 1e6 / n;
+        s.writer_cpu_us = w
+            .start
+            .writer
+            .zip(w.end.writer)
+            .map_or(f64::NAN, |(a, b)| secs(a, b) * 1e6 / n);
         s.server_busy = server / wall;
         s.mock_cpu_us = mock * 1e6 / n;
         s.gen_cpu_us = own * 1e6 / n;
@@ -2020,7 +2050,7 @@ impl Report {
             if o.repeat > 1 { " (medians)" } else { "" }
         ));
         out.push(String::new());
-        out.push("Latency in µs from the scheduled send time (open loop). added = path − direct, same rate, same conversation, same run. TTFB = first body byte of the stream. Paths: gateway = the main gateway (metrics on, a virtual key configured but not sent); gateway-off = a second gateway process, request log and metrics off; gateway-vk = the main gateway with `x-bf-vk` (budget and rate limits checked); gateway-anthropic = the main gateway's `/anthropic/v1/messages` translated to openai.".into());
+        out.push("Latency in µs from the scheduled send time (open loop). added = path − direct, same rate, same conversation, same run. TTFB = first body byte of the stream. Paths: gateway = the main gateway (metrics on, a virtual key configured but not sent); gateway-off = a second gateway process, request log and metrics off; gateway-vk = the main gateway with `x-bf-vk` (budget and rate limits checked); gateway-anthropic = the main gateway's `/anthropic/v1/messages` translated to openai. CPU µs/req is the whole serving process's; in parentheses, the part of it the request log writer thread used.".into());
         out.push(String::new());
         out.push("| rate/s | kind | path | requests | errors | p50 | p90 | p99 | max | added p50 | added p90 | added p99 | TTFB p50 | TTFB p99 | added TTFB p50 / p99 | CPU µs/req | core busy |".into());
         out.push(
@@ -2060,10 +2090,13 @@ impl Report {
                     } else {
                         ("–".into(), "–".into(), "–".into())
                     };
+                    let writer = m(|s| s.writer_cpu_us);
                     let who = if route == Route::Direct {
-                        " (mock)"
+                        " (mock)".to_owned()
+                    } else if writer.is_finite() {
+                        format!(" (log writer {writer:.1})")
                     } else {
-                        ""
+                        String::new()
                     };
                     out.push(format!(
                         "| {rate} | {} | {} | {requests} | {}{errors} | {} | {} | {} | {} | {} | {} | {} | {t50} | {t99} | {at} | {:.1}{who} | {:.0}% |",
