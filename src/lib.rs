@@ -26,6 +26,7 @@ pub mod engine;
 pub mod error;
 pub mod http;
 pub mod ingress;
+pub mod json;
 pub mod plugins;
 pub mod providers;
 pub mod schemas;

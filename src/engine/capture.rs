@@ -157,7 +157,7 @@ fn params(value: Option<Value>, content: &[&str]) -> Option<String> {
 /// The answer of a chat response: the first choice's message.
 pub fn chat_output(resp: &ChatResponse) -> Option<String> {
     let choice = resp.choices.first()?;
-    serde_json::to_string(&choice.message).ok()
+    crate::json::to_string(&choice.message).ok()
 }
 
 /// The answer of a text response.

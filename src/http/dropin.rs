@@ -93,7 +93,7 @@ pub fn wire_of(state: &AppState, model: &str) -> Option<WireFormat> {
 
 /// A JSON response with a status.
 pub fn json<T: Serialize>(status: StatusCode, body: &T) -> Response {
-    match serde_json::to_vec(body) {
+    match crate::json::to_vec(body) {
         Ok(bytes) => (
             status,
             [(http::header::CONTENT_TYPE, "application/json")],

@@ -6,11 +6,11 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use futures_util::Stream;
-use http::HeaderMap;
+use http::{HeaderMap, StatusCode};
 use serde::Serialize;
 
+use super::dropin::json;
 use super::error::ApiError;
 use super::request::{options, parse_body, parse_json, read_body};
 use super::AppState;
@@ -83,7 +83,7 @@ pub async fn chat_completions(
         }
     } else {
         match state.gateway.chat(&req, &opts).await {
-            Ok((r, _)) => Json(r).into_response(),
+            Ok((r, _)) => json(StatusCode::OK, &r),
             Err(e) => failed(&state, &req.model, request_type, e).into_response(),
         }
     }
@@ -119,7 +119,7 @@ pub async fn completions(
         }
     } else {
         match state.gateway.text(&req, &opts).await {
-            Ok((r, _)) => Json(r).into_response(),
+            Ok((r, _)) => json(StatusCode::OK, &r),
             Err(e) => failed(&state, &req.model, request_type, e).into_response(),
         }
     }
@@ -143,7 +143,7 @@ pub async fn embeddings(
     let mut opts = request_options(&state, &headers);
     opts.raw_body = Some(raw);
     match state.gateway.embed(&req, &opts).await {
-        Ok((r, _)) => Json(r).into_response(),
+        Ok((r, _)) => json(StatusCode::OK, &r),
         Err(e) => failed(&state, &req.model, RequestType::Embedding, e).into_response(),
     }
 }
@@ -174,7 +174,7 @@ pub async fn rerank(
     }
     let opts = request_options(&state, &headers);
     match state.gateway.rerank(&req, &opts).await {
-        Ok((r, _)) => Json(r).into_response(),
+        Ok((r, _)) => json(StatusCode::OK, &r),
         Err(e) => failed(&state, &req.model, RequestType::Rerank, e).into_response(),
     }
 }
@@ -192,7 +192,7 @@ pub async fn models(State(state): State<Arc<AppState>>, Query(q): Query<ModelsQu
         .list_models(q.provider.as_deref().filter(|p| !p.is_empty()))
         .await
     {
-        Ok(list) => Json(list).into_response(),
+        Ok(list) => json(StatusCode::OK, &list),
         Err(e) => ApiError {
             error: e,
             request_type: Some(RequestType::ListModels),
@@ -265,7 +265,7 @@ where
 fn chunk_event<T: Serialize>(chunk: &T) -> Bytes {
     let mut buf = Vec::with_capacity(512);
     buf.extend_from_slice(b"data: ");
-    if serde_json::to_writer(&mut buf, chunk).is_err() {
+    if crate::json::append(&mut buf, chunk).is_err() {
         // Our own chunk types always serialize; an empty object keeps the stream well formed.
         buf.truncate(6);
         buf.extend_from_slice(b"{}");

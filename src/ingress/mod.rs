@@ -94,7 +94,7 @@ pub fn write_data<T: Serialize>(out: &mut Vec<u8>, payload: &T) {
 fn write_json<T: Serialize>(out: &mut Vec<u8>, payload: &T) {
     // Our own types always serialize; an error here would be a bug, and an empty object keeps
     // the frame well-formed for the client rather than tearing the stream down.
-    if serde_json::to_writer(&mut *out, payload).is_err() {
+    if crate::json::append(out, payload).is_err() {
         out.extend_from_slice(b"{}");
     }
 }

@@ -38,7 +38,7 @@ pub async fn post_json<B: Serialize + ?Sized>(
     body: &B,
     parse_error: fn(&str, u16, &[u8]) -> UpstreamError,
 ) -> Result<Response> {
-    let payload = serde_json::to_vec(body).map_err(|e| Error::Internal(e.to_string()))?;
+    let payload = crate::json::to_vec(body).map_err(|e| Error::Internal(e.to_string()))?;
     let req = http
         .post(url)
         .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))

@@ -111,7 +111,7 @@ async fn post<B: Serialize + ?Sized>(
     let url = call.url(&path).replace(REGION_PLACEHOLDER, &region);
     let url = reqwest::Url::parse(&url)
         .map_err(|e| Error::Config(format!("provider {}: bad Bedrock URL ({e})", call.provider)))?;
-    let payload = serde_json::to_vec(body).map_err(|e| Error::Internal(e.to_string()))?;
+    let payload = crate::json::to_vec(body).map_err(|e| Error::Internal(e.to_string()))?;
     let mut req = http
         .post(url.clone())
         .header(CONTENT_TYPE, "application/json")
