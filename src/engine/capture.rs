@@ -64,7 +64,7 @@ impl RawRequest {
     /// are sliced out of the body as sent (no tree is built): the content verbatim, the other
     /// fields reassembled into an object.
     pub fn split(&self) -> (Option<String>, Option<String>) {
-        let Ok(fields) = serde_json::from_slice::<BTreeMap<String, &RawValue>>(&self.body) else {
+        let Ok(fields) = crate::json::from_slice::<BTreeMap<String, &RawValue>>(&self.body) else {
             return (None, None);
         };
         let input = self

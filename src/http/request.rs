@@ -36,7 +36,7 @@ pub fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
     }
     // The plain parser first: tracking the path costs every request, and only a bad body
     // needs it, so the path is found by parsing again.
-    if let Ok(value) = serde_json::from_slice(bytes) {
+    if let Ok(value) = crate::json::from_slice(bytes) {
         return Ok(value);
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);

@@ -1,9 +1,10 @@
-//! A compact JSON writer for serde types, for the request path's answers, stream chunks and
-//! upstream request bodies.
+//! JSON on the request path: a compact writer for serde types (answers, stream chunks, the
+//! bodies sent to providers) and [`from_slice`] for the bodies read.
 //!
-//! It writes the same text as `serde_json::to_vec` (the tests compare the two), `RawValue`
-//! included, but escapes strings a word at a time ([`escape`]) and writes straight into a
-//! `Vec<u8>` without an `io::Write` layer. Everything off the request path keeps serde_json.
+//! The writer writes the same text as `serde_json::to_vec` (the tests compare the two),
+//! `RawValue` included, but escapes strings a word at a time ([`escape`]) and writes straight
+//! into a `Vec<u8>` without an `io::Write` layer. Everything off the request path keeps
+//! serde_json.
 
 #[macro_use]
 mod reject;
@@ -30,6 +31,17 @@ pub enum Error {
 impl ser::Error for Error {
     fn custom<T: std::fmt::Display>(msg: T) -> Self {
         Self::Custom(msg.to_string())
+    }
+}
+
+/// Parses JSON from bytes. UTF-8 is checked once for the whole input, at word speed, so that
+/// the parser can take every string as it is; serde_json's `from_slice` checks each string
+/// separately (about a hundred instructions for each short key or value). Input that is not
+/// UTF-8 goes to `from_slice`, whose error names where the bad bytes are.
+pub fn from_slice<'de, T: serde::Deserialize<'de>>(bytes: &'de [u8]) -> serde_json::Result<T> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => serde_json::from_str(text),
+        Err(_) => serde_json::from_slice(bytes),
     }
 }
 

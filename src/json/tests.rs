@@ -216,3 +216,17 @@ fn float_keys_are_quoted_when_finite_and_refused_otherwise() {
         "{\"2.0\":true}"
     );
 }
+
+#[test]
+fn from_slice_reads_what_serde_json_reads_and_fails_where_it_fails() {
+    let text = br#"{"model":"openai/gpt-4o-mini","messages":[{"role":"user","content":"h\u00e9 \"x\" \u00fc"}]}"#;
+    let ours: serde_json::Value = super::from_slice(text).unwrap();
+    let theirs: serde_json::Value = serde_json::from_slice(text).unwrap();
+    assert_eq!(ours, theirs);
+    // Not UTF-8 inside a string, and a syntax error: the same errors as serde_json's.
+    for bad in [&b"{\"a\":\"\xff\"}"[..], b"{\"a\":1,}"] {
+        let ours = super::from_slice::<serde_json::Value>(bad).unwrap_err();
+        let theirs = serde_json::from_slice::<serde_json::Value>(bad).unwrap_err();
+        assert_eq!(ours.to_string(), theirs.to_string());
+    }
+}

@@ -195,7 +195,7 @@ pub async fn read_json<T: DeserializeOwned>(call: &Call<'_>, resp: Response) -> 
         .await
         .map_err(|_| timeout(call))?
         .map_err(|e| transport_error(call, &e))?;
-    serde_json::from_slice(&bytes).map_err(|e| Error::BadUpstreamResponse {
+    crate::json::from_slice(&bytes).map_err(|e| Error::BadUpstreamResponse {
         provider: call.provider.to_owned(),
         message: e.to_string(),
     })
