@@ -73,45 +73,7 @@ impl serde::Serializer for KeyWriter<'_> {
         self.quoted(if v { "true" } else { "false" })
     }
 
-    fn serialize_i8(self, v: i8) -> Result<(), Error> {
-        self.integer(v)
-    }
-
-    fn serialize_i16(self, v: i16) -> Result<(), Error> {
-        self.integer(v)
-    }
-
-    fn serialize_i32(self, v: i32) -> Result<(), Error> {
-        self.integer(v)
-    }
-
-    fn serialize_i64(self, v: i64) -> Result<(), Error> {
-        self.integer(v)
-    }
-
-    fn serialize_i128(self, v: i128) -> Result<(), Error> {
-        self.integer(v)
-    }
-
-    fn serialize_u8(self, v: u8) -> Result<(), Error> {
-        self.integer(v)
-    }
-
-    fn serialize_u16(self, v: u16) -> Result<(), Error> {
-        self.integer(v)
-    }
-
-    fn serialize_u32(self, v: u32) -> Result<(), Error> {
-        self.integer(v)
-    }
-
-    fn serialize_u64(self, v: u64) -> Result<(), Error> {
-        self.integer(v)
-    }
-
-    fn serialize_u128(self, v: u128) -> Result<(), Error> {
-        self.integer(v)
-    }
+    integers_via!(integer);
 
     fn serialize_f32(self, v: f32) -> Result<(), Error> {
         self.float(v, v.is_finite())

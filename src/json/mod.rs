@@ -7,7 +7,7 @@
 //! serde_json.
 
 #[macro_use]
-mod reject;
+mod macros;
 mod escape;
 mod key;
 mod raw;
@@ -70,9 +70,10 @@ struct Writer<'a> {
 }
 
 impl<'a> Writer<'a> {
-    fn integer(&mut self, n: impl itoa::Integer) {
+    fn integer(&mut self, n: impl itoa::Integer) -> Result<(), Error> {
         self.out
             .extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+        Ok(())
     }
 
     fn float(&mut self, n: impl zmij::Float, finite: bool) {
@@ -151,6 +152,15 @@ impl Compound<'_, '_> {
             self.writer.out.push(close);
         }
     }
+
+    /// Closes the content of an enum variant and the object around it (`{"variant":...}`).
+    fn close_variant(self, close: u8) {
+        let out = &mut *self.writer.out;
+        if self.state != State::Empty {
+            out.push(close);
+        }
+        out.push(b'}');
+    }
 }
 
 impl<'w, 'a> ser::Serializer for &'w mut Writer<'a> {
@@ -170,55 +180,7 @@ impl<'w, 'a> ser::Serializer for &'w mut Writer<'a> {
         Ok(())
     }
 
-    fn serialize_i8(self, v: i8) -> Result<(), Error> {
-        self.integer(v);
-        Ok(())
-    }
-
-    fn serialize_i16(self, v: i16) -> Result<(), Error> {
-        self.integer(v);
-        Ok(())
-    }
-
-    fn serialize_i32(self, v: i32) -> Result<(), Error> {
-        self.integer(v);
-        Ok(())
-    }
-
-    fn serialize_i64(self, v: i64) -> Result<(), Error> {
-        self.integer(v);
-        Ok(())
-    }
-
-    fn serialize_i128(self, v: i128) -> Result<(), Error> {
-        self.integer(v);
-        Ok(())
-    }
-
-    fn serialize_u8(self, v: u8) -> Result<(), Error> {
-        self.integer(v);
-        Ok(())
-    }
-
-    fn serialize_u16(self, v: u16) -> Result<(), Error> {
-        self.integer(v);
-        Ok(())
-    }
-
-    fn serialize_u32(self, v: u32) -> Result<(), Error> {
-        self.integer(v);
-        Ok(())
-    }
-
-    fn serialize_u64(self, v: u64) -> Result<(), Error> {
-        self.integer(v);
-        Ok(())
-    }
-
-    fn serialize_u128(self, v: u128) -> Result<(), Error> {
-        self.integer(v);
-        Ok(())
-    }
+    integers_via!(integer);
 
     fn serialize_f32(self, v: f32) -> Result<(), Error> {
         self.float(v, v.is_finite());
@@ -346,47 +308,32 @@ impl<'w, 'a> ser::Serializer for &'w mut Writer<'a> {
     }
 }
 
-impl ser::SerializeSeq for Compound<'_, '_> {
-    type Ok = ();
-    type Error = Error;
+/// Sequences, tuples and tuple structs: JSON arrays.
+macro_rules! arrays {
+    ($($serializer:ident::$method:ident),*) => {
+        $(
+            impl ser::$serializer for Compound<'_, '_> {
+                type Ok = ();
+                type Error = Error;
 
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        self.element(value)
-    }
+                fn $method<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+                    self.element(value)
+                }
 
-    fn end(self) -> Result<(), Error> {
-        self.close(b']');
-        Ok(())
-    }
+                fn end(self) -> Result<(), Error> {
+                    self.close(b']');
+                    Ok(())
+                }
+            }
+        )*
+    };
 }
 
-impl ser::SerializeTuple for Compound<'_, '_> {
-    type Ok = ();
-    type Error = Error;
-
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        self.element(value)
-    }
-
-    fn end(self) -> Result<(), Error> {
-        self.close(b']');
-        Ok(())
-    }
-}
-
-impl ser::SerializeTupleStruct for Compound<'_, '_> {
-    type Ok = ();
-    type Error = Error;
-
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        self.element(value)
-    }
-
-    fn end(self) -> Result<(), Error> {
-        self.close(b']');
-        Ok(())
-    }
-}
+arrays!(
+    SerializeSeq::serialize_element,
+    SerializeTuple::serialize_element,
+    SerializeTupleStruct::serialize_field
+);
 
 impl ser::SerializeTupleVariant for Compound<'_, '_> {
     type Ok = ();
@@ -397,11 +344,7 @@ impl ser::SerializeTupleVariant for Compound<'_, '_> {
     }
 
     fn end(self) -> Result<(), Error> {
-        let writer = &mut *self.writer;
-        if self.state != State::Empty {
-            writer.out.push(b']');
-        }
-        writer.out.push(b'}');
+        self.close_variant(b']');
         Ok(())
     }
 }
@@ -441,11 +384,7 @@ impl ser::SerializeStructVariant for Compound<'_, '_> {
     }
 
     fn end(self) -> Result<(), Error> {
-        let writer = &mut *self.writer;
-        if self.state != State::Empty {
-            writer.out.push(b'}');
-        }
-        writer.out.push(b'}');
+        self.close_variant(b'}');
         Ok(())
     }
 }

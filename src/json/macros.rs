@@ -1,5 +1,5 @@
-//! The `Serializer` methods of a serializer that accepts only a few kinds of value: each listed
-//! method fails with the given error.
+//! The repetitive parts of the `Serializer` impls: methods that only refuse, and methods that
+//! differ only in the integer type they take.
 
 /// Implements the listed `Serializer` methods as returning `Err($error)`.
 macro_rules! reject {
@@ -85,5 +85,21 @@ macro_rules! reject_compounds {
         ) -> Result<Self::SerializeStructVariant, Error> {
             Err($error)
         }
+    };
+}
+
+/// Implements `serialize_i8` ... `serialize_u128` as `self.$method(v)`, which returns the result.
+macro_rules! integers_via {
+    ($method:ident) => {
+        integers_via!(@each $method; serialize_i8: i8, serialize_i16: i16, serialize_i32: i32,
+            serialize_i64: i64, serialize_i128: i128, serialize_u8: u8, serialize_u16: u16,
+            serialize_u32: u32, serialize_u64: u64, serialize_u128: u128);
+    };
+    (@each $method:ident; $($name:ident: $ty:ty),*) => {
+        $(
+            fn $name(self, v: $ty) -> Result<(), Error> {
+                self.$method(v)
+            }
+        )*
     };
 }
