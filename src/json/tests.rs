@@ -230,3 +230,56 @@ fn from_slice_reads_what_serde_json_reads_and_fails_where_it_fails() {
         assert_eq!(ours.to_string(), theirs.to_string());
     }
 }
+
+/// A small deterministic generator (xorshift), so a failure reproduces.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    fn text(&mut self) -> String {
+        const POOL: [char; 14] = [
+            'a', 'Z', ' ', '"', '\\', '\n', '\u{0}', '\u{1f}', '\u{7f}', 'é', '€', '😀', '/', '<',
+        ];
+        let len = self.below(40) as usize;
+        (0..len)
+            .map(|_| POOL[self.below(POOL.len() as u64) as usize])
+            .collect()
+    }
+
+    fn value(&mut self, depth: u32) -> serde_json::Value {
+        use serde_json::Value;
+        let kinds = if depth == 0 { 6 } else { 8 };
+        match self.below(kinds) {
+            0 => Value::Null,
+            1 => Value::Bool(self.below(2) == 1),
+            2 => Value::from(self.next() as i64),
+            3 => Value::from(f64::from_bits(self.next() >> 2)),
+            4 => Value::from(self.below(1000) as f64 / 8.0),
+            5 => Value::String(self.text()),
+            6 => Value::Array((0..self.below(5)).map(|_| self.value(depth - 1)).collect()),
+            _ => Value::Object(
+                (0..self.below(5))
+                    .map(|_| (self.text(), self.value(depth - 1)))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+#[test]
+fn random_documents_are_written_as_serde_json_writes_them() {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    for _ in 0..2_000 {
+        same_as_serde_json(&rng.value(4));
+    }
+}
