@@ -22,15 +22,17 @@ pub async fn bind(host: &str, port: u16) -> Result<TcpListener> {
         .map_err(|e| Error::Config(format!("cannot listen on {host}:{port}: {e}")))
 }
 
-/// Serves until SIGINT or SIGTERM, then stops accepting and lets in-flight requests finish
-/// for up to [`DRAIN_TIMEOUT`]. With request logging, retention runs in the background and
-/// the log writer's queue is written out before this returns.
+/// Serves until `shutdown` resolves ([`shutdown_signal`]: SIGINT or SIGTERM), then stops
+/// accepting and lets in-flight requests finish for up to [`DRAIN_TIMEOUT`]. With request
+/// logging, retention runs in the background and the log writer's queue is written out before
+/// this returns.
 pub async fn serve(
     listener: TcpListener,
     gateway: Arc<Gateway>,
     logs: Option<Arc<Logging>>,
     telemetry: Option<Arc<crate::plugins::telemetry::Telemetry>>,
     governance: Option<Arc<crate::plugins::governance::Governance>>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
     let watcher = gateway.watch_store(Duration::from_secs(1));
     let governance_tasks = governance.as_ref().map(|g| {
@@ -62,7 +64,7 @@ pub async fn serve(
             >(app),
         )
         .with_graceful_shutdown(async move {
-            shutdown_signal().await;
+            shutdown.await;
             tracing::info!("shutting down: finishing in-flight requests");
             let _ = tx.send(());
         });
@@ -102,23 +104,36 @@ pub async fn serve(
     result.map_err(|e| Error::Internal(format!("server error: {e}")))
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves on SIGINT or SIGTERM. The handlers are installed when this is called (inside the
+/// runtime), not when the future is first polled: axum polls its shutdown future on a task of
+/// its own, and a signal that arrived before that task ran (a busy machine, a client that
+/// stops the server as soon as it says it listens) took the default action and killed the
+/// process without draining anything. Call it before announcing the address.
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let handlers = signal(SignalKind::terminate()).and_then(|term| {
+            let interrupt = signal(SignalKind::interrupt())?;
+            Ok((term, interrupt))
+        });
+        async move {
+            match handlers {
+                Ok((mut term, mut interrupt)) => {
+                    tokio::select! {
+                        _ = term.recv() => {},
+                        _ = interrupt.recv() => {},
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot handle SIGTERM; only Ctrl-C stops the server gracefully");
+                    let _ = tokio::signal::ctrl_c().await;
+                }
             }
-            Err(_) => std::future::pending::<()>().await,
         }
-    };
+    }
     #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
+    async {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }

@@ -161,3 +161,23 @@ async fn sigint_exits_zero() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn sigterm_as_soon_as_the_address_is_printed_still_exits_zero() {
+    // A supervisor (or a test) may stop the server the moment it says where it listens; the
+    // signal must not find the process without its handler (the default action kills it).
+    within(90, async {
+        for round in 0..5 {
+            let mut gw = Gateway::launch(&config(json!({})), &[]).await;
+            gw.sigterm();
+            let exit = gw.wait_exit(20).await;
+            assert_eq!(
+                exit.code(),
+                Some(0),
+                "round {round}: {exit:?}\n{}",
+                gw.stderr()
+            );
+        }
+    })
+    .await;
+}

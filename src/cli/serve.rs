@@ -76,6 +76,8 @@ pub fn run(args: ServeArgs, app_dir: &Path) -> anyhow::Result<ExitCode> {
         .build()?;
     runtime.block_on(async move {
         let listener = crate::server::bind(&args.host, args.port).await?;
+        // Before the address is printed: whoever reads it may stop the server at once.
+        let shutdown = crate::server::shutdown_signal();
         let addr = listener.local_addr()?;
         let providers = gateway.snapshot().providers.len();
         println!("bifrost {} listening on http://{addr}", crate::VERSION);
@@ -89,7 +91,15 @@ pub fn run(args: ServeArgs, app_dir: &Path) -> anyhow::Result<ExitCode> {
             super::open::browse(&dashboard);
         }
         let (telemetry, spans) = observability.start();
-        crate::server::serve(listener, gateway, logs, telemetry, Some(governance)).await?;
+        crate::server::serve(
+            listener,
+            gateway,
+            logs,
+            telemetry,
+            Some(governance),
+            shutdown,
+        )
+        .await?;
         if let Some(spans) = spans {
             spans
                 .shutdown(crate::plugins::observability::OTEL_DRAIN)
