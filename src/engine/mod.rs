@@ -91,6 +91,10 @@ pub struct Gateway {
     boot_client: crate::config::ClientConfig,
     /// Serialises snapshot rebuilds so two reloads cannot interleave.
     reload_lock: tokio::sync::Mutex<()>,
+    /// `PRAGMA data_version` read just before the configuration in use was loaded: the store
+    /// watcher reloads when the store's version differs. Read before loading, so a write that
+    /// lands in between makes one reload too many, never one too few.
+    loaded_version: std::sync::atomic::AtomicI64,
     /// Who hears about every finished request (request logs, metrics).
     observers: Arc<[Arc<dyn Observer>]>,
     /// The policy consulted before routing (governance), if any.
@@ -172,6 +176,7 @@ impl Gateway {
             report.warnings = loaded.warnings;
             report.imported = import.imported;
         }
+        let loaded_version = store.data_version()?;
         let snapshot = snapshot::build(store.load()?, None)?;
         Ok((
             Self {
@@ -180,6 +185,7 @@ impl Gateway {
                 store,
                 app_dir: app_dir.to_owned(),
                 reload_lock: tokio::sync::Mutex::new(()),
+                loaded_version: std::sync::atomic::AtomicI64::new(loaded_version),
                 observers: Arc::from(Vec::new()),
                 admission: None,
             },
@@ -230,15 +236,19 @@ impl Gateway {
     pub async fn reload(&self) -> Result<()> {
         let _one_at_a_time = self.reload_lock.lock().await;
         let store = Arc::clone(&self.store);
-        let stored = tokio::task::spawn_blocking(move || store.load())
-            .await
-            .map_err(|e| Error::Internal(e.to_string()))??;
+        let (version, stored) = tokio::task::spawn_blocking(move || {
+            Ok::<_, Error>((store.data_version()?, store.load()?))
+        })
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))??;
         let previous = self.snapshot.load_full();
         let next = snapshot::build(stored, Some(&previous))?;
         for o in self.observers.iter() {
             o.configure(&next.client);
         }
         self.snapshot.store(Arc::new(next));
+        self.loaded_version
+            .store(version, std::sync::atomic::Ordering::Relaxed);
         Ok(())
     }
 
@@ -250,22 +260,27 @@ impl Gateway {
     ) -> tokio::task::JoinHandle<()> {
         let gateway = Arc::clone(self);
         tokio::spawn(async move {
-            let mut last = None;
             let mut tick = tokio::time::interval(every);
             loop {
                 tick.tick().await;
                 let store = Arc::clone(&gateway.store);
                 let version = tokio::task::spawn_blocking(move || store.data_version()).await;
                 let Ok(Ok(version)) = version else { continue };
-                if last.is_some_and(|l| l != version) {
+                let loaded = gateway
+                    .loaded_version
+                    .load(std::sync::atomic::Ordering::Relaxed);
+                if version != loaded {
                     match gateway.reload().await {
                         Ok(()) => tracing::info!("configuration changed on disk; reloaded"),
                         Err(e) => {
-                            tracing::warn!(error = %e, "configuration changed on disk but could not be loaded")
+                            tracing::warn!(error = %e, "configuration changed on disk but could not be loaded");
+                            // Warn once per change, not on every tick until the next one.
+                            gateway
+                                .loaded_version
+                                .store(version, std::sync::atomic::Ordering::Relaxed);
                         }
                     }
                 }
-                last = Some(version);
             }
         })
     }
@@ -476,5 +491,45 @@ fn settle_stream<T: stream::StreamChunk>(
             Err(e)
         }
         (None, result) => result,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::Gateway;
+    use crate::config::ProviderConfig;
+    use crate::store::ConfigStore;
+
+    /// Another process (the CLI) may write config.db after the gateway loaded it but before the
+    /// store watcher's first look: that change must still be picked up.
+    #[tokio::test]
+    async fn a_change_made_before_the_watcher_starts_is_reloaded() {
+        let dir = tempfile::tempdir().unwrap();
+        let (gateway, _) = Gateway::open(dir.path()).unwrap();
+        assert!(!gateway.snapshot().providers.contains_key("openai"));
+        let cli = ConfigStore::open(&dir.path().join("config.db")).unwrap();
+        let cfg: ProviderConfig = serde_json::from_value(serde_json::json!({
+            "keys": [{"name": "k", "value": "sk-test", "models": ["*"], "weight": 1.0}]
+        }))
+        .unwrap();
+        cli.insert_provider("openai", &cfg).unwrap();
+        let gateway = Arc::new(gateway);
+        let watcher = gateway.watch_store(Duration::from_millis(20));
+        let mut live = false;
+        for _ in 0..250 {
+            if gateway.snapshot().providers.contains_key("openai") {
+                live = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        watcher.abort();
+        assert!(
+            live,
+            "the provider written before the watcher started never went live"
+        );
     }
 }
