@@ -58,6 +58,10 @@ cargo bench --bench overhead -- [flags]
   --client-cpu CPU    CPU for the load generator and the mock      [0]
   --gateway-cpu CPU   CPU for the gateway and nginx                [1]
   --bifrost PATH      gateway binary [the bench's own build of target/release/bifrost]
+
+The gateways' app dirs (config.db, logs.db) are temporary directories under TMPDIR [/tmp];
+TMPDIR=/dev/shm keeps the request log in memory, which separates the log's CPU cost from
+what its disk writes cost on this machine. The report names the filesystem used.
 ";
 
 #[derive(Debug, Clone)]
@@ -608,6 +612,23 @@ fn cpu_busy_ticks(cpu: &str) -> Option<u64> {
         .filter_map(|x| x.parse().ok())
         .collect();
     Some([0, 1, 2, 5, 6, 7].iter().filter_map(|&i| v.get(i)).sum())
+}
+
+/// The type of the filesystem `path` lives on (`tmpfs`, `ext4`, ...), from the longest mount
+/// point in /proc/mounts that holds it: the request log's writes cost very differently on a
+/// disk and in memory, so the report says which the run used (`TMPDIR` moves the app dirs).
+fn filesystem_of(path: &std::path::Path) -> String {
+    let mounts = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
+    mounts
+        .lines()
+        .filter_map(|line| {
+            let mut fields = line.split_whitespace();
+            let (_device, mount_point, kind) = (fields.next()?, fields.next()?, fields.next()?);
+            path.starts_with(mount_point)
+                .then(|| (mount_point.len(), kind.to_owned()))
+        })
+        .max_by_key(|(len, _)| *len)
+        .map_or_else(|| "filesystem unknown".to_owned(), |(_, kind)| kind)
 }
 
 /// utime + stime of a process (all its threads), in clock ticks.
@@ -2604,8 +2625,10 @@ async fn run(opts: Opts, launch: Launch, mut notes: Vec<String>) -> Result<Repor
             })
             .unwrap_or_default();
         notes.push(format!(
-            "{} app dir at the end: {}.",
+            "{} app dir ({}, {}) at the end: {}.",
             g.name,
+            dir.path().display(),
+            filesystem_of(dir.path()),
             files.join(", ")
         ));
         let tail = g.log_tail();

@@ -1,7 +1,7 @@
 // The dashboard against a fresh gateway: the teaching empty state, adding a provider through
 // the UI, the test button, a request from node appearing live in Logs with its detail, the
 // overview charts, provider and key edits, virtual keys, teams, customers and settings.
-import { assert, call, eventually, field, openPage, requireApi, screenshot, startGateway, startMock, test } from './lib.mjs';
+import { assert, call, eventually, field, openPage, requireApi, screenshot, startGateway, startMock, submitted, test } from './lib.mjs';
 
 export async function run(browser) {
   const mock = await startMock();
@@ -33,7 +33,7 @@ export async function run(browser) {
       await field(dialog, 'Base URL').fill(mock.url);
       await field(dialog, 'Max retries').fill('1');
       await dialog.getByRole('button', { name: 'Add provider' }).click();
-      await dialog.waitFor({ state: 'detached' });
+      await submitted(dialog);
       const card = page.locator('.card.provider', { hasText: 'openai' });
       await card.waitFor();
       const text = await card.innerText();
@@ -77,7 +77,7 @@ export async function run(browser) {
       await field(dialog, 'Max retries').fill('2');
       await field(dialog, 'Extra headers').fill('x-e2e: yes');
       await dialog.getByRole('button', { name: 'Save' }).click();
-      await dialog.waitFor({ state: 'detached' });
+      await submitted(dialog);
       await card.getByText('retries 2').waitFor();
       const p = (await call(base, 'GET', '/api/providers/openai')).body;
       assert(p.network_config.max_retries === 2 && p.network_config.extra_headers['x-e2e'] === 'yes', `saved: ${JSON.stringify(p.network_config)}`);
@@ -90,7 +90,7 @@ export async function run(browser) {
       await field(kd, 'Models').fill('gpt-4o-mini, gpt-4o');
       await field(kd, 'Weight').fill('0.5');
       await kd.getByRole('button', { name: 'Add key' }).click();
-      await kd.waitFor({ state: 'detached' });
+      await submitted(kd);
       const row = card.locator('tr', { hasText: 'backup' });
       await row.waitFor();
       assert((await row.innerText()).includes('0.5'), 'weight shown');
@@ -245,6 +245,7 @@ export async function run(browser) {
       await dialog.getByText('Limit spend').click();
       await field(dialog, 'Max spend (USD)').fill('250');
       await dialog.getByRole('button', { name: 'Create customer' }).click();
+      await submitted(dialog);
       await page.locator('tr', { hasText: 'acme' }).waitFor();
       await screenshot(page, 'customers');
 
@@ -257,6 +258,7 @@ export async function run(browser) {
       await dialog.getByText('Limit spend').click();
       await field(dialog, 'Max spend (USD)').fill('50');
       await dialog.getByRole('button', { name: 'Create team' }).click();
+      await submitted(dialog);
       const row = page.locator('tr', { hasText: 'platform' });
       await row.waitFor();
       assert((await row.innerText()).includes('acme'), 'team shows its customer');

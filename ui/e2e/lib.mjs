@@ -160,6 +160,31 @@ export function field(scope, label) {
     .first();
 }
 
+/**
+ * Waits for a form dialog to close after its submit button was pressed. When it stays open the
+ * test fails with what the form shows, and the dialog is closed
+ * with Escape so that its overlay does not fail the tests after this one as well.
+ */
+export async function submitted(dialog, timeout = 10_000) {
+  try {
+    await dialog.waitFor({ state: 'detached', timeout });
+  } catch {
+    // The form's error alerts and the browser's own validation messages (a field the browser
+    // refuses never reaches the API), else the dialog's text.
+    const shown = await dialog
+      .evaluate((el) => {
+        const alerts = [...el.querySelectorAll('[role=alert]')].map((a) => a.innerText.trim()).filter(Boolean);
+        const invalid = [...el.querySelectorAll('input, select, textarea')]
+          .filter((f) => !f.checkValidity())
+          .map((f) => `${f.closest('label')?.querySelector('.field-label')?.innerText ?? f.name}: ${f.validationMessage}`);
+        return [...alerts, ...invalid].join(' | ') || el.innerText;
+      })
+      .catch(() => '(unreadable)');
+    await dialog.page().keyboard.press('Escape').catch(() => {});
+    throw new Error(`the dialog was still open ${timeout} ms after submit; it shows: ${shown}`);
+  }
+}
+
 /** JSON over fetch from node (the gateway as any client sees it). */
 export async function call(base, method, path, body, headers = {}) {
   const res = await fetch(base + path, {
