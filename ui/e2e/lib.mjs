@@ -162,8 +162,8 @@ export function field(scope, label) {
 
 /**
  * Waits for a form dialog to close after its submit button was pressed. When it stays open the
- * test fails with what the form shows, and the dialog is closed
- * with Escape so that its overlay does not fail the tests after this one as well.
+ * test fails with what the form shows, and the dialog is closed with Escape so that its overlay
+ * does not fail the tests after this one as well.
  */
 export async function submitted(dialog, timeout = 10_000) {
   try {
